@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0
+# Top-level entry: the ipvs-drain tool, the patched IPVS module set, the tests.
+
+KVER ?= $(shell uname -r)
+KSRC ?=
+KERNELS ?= 6.1
+BUILD_TYPE ?= RelWithDebInfo
+
+KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
+
+.PHONY: all userspace kmod kmod-stock deps unit check lab style clean help
+
+all: userspace
+
+help:
+	@echo "make                      build build/bin/ipvs-drain"
+	@echo "make kmod KVER=ABI        build the patched IPVS module set into build/ABI/"
+	@echo "make kmod-stock KVER=ABI  the same sources without our patches, into build/ABI-stock/"
+	@echo "make lab                  QEMU lab: the bug on stock IPVS, its absence with the variant"
+	@echo "make check [KERNELS=6.1]  every test (what CI runs); installs what it needs"
+	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
+	@echo "make style                checkpatch on the patch series"
+
+userspace:
+	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build build/userspace -j2
+	mkdir -p build/bin
+	cp build/userspace/ipvs-drain build/bin/ipvs-drain
+
+kmod:
+	kmod/build.sh $(KMOD_FLAGS)
+
+kmod-stock:
+	kmod/build.sh $(KMOD_FLAGS) --stock
+
+deps:
+	tests/install-deps.sh
+
+unit:
+	tests/run-unit.sh
+
+check:
+	tests/check.sh --kernels "$(KERNELS)"
+
+lab:
+	tests/check.sh --lab --kernels "$(firstword $(KERNELS))"
+
+style:
+	tests/style.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,194 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the whole IPVS module set for one kernel ABI from that kernel's own
+# sources, with our patch series applied (or none, for the stock baseline).
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: kmod/build.sh [--kver ABI] [--ksrc DIR] [--stock] [--out DIR]
+
+Builds ip_vs.ko, every scheduler, ip_vs_ftp and ip_vs_pe_sip for the kernel
+ABI (default: the running kernel) against /lib/modules/ABI/build, from the
+IPVS sources of that very kernel version with patches/<series>/*.patch
+applied on top.
+
+  --kver ABI   kernel ABI to build for, e.g. 6.1.0-56-amd64
+  --ksrc DIR   take the sources from this kernel tree instead of the
+               Debian linux-source-<series> tarball
+  --stock      apply no patch: the stock module set, built the same way
+  --out DIR    where the .ko files go (default build/ABI, or build/ABI-stock)
+
+Nothing is ever half-patched: the series is applied to a scratch copy and
+only a copy that took every patch is built.
+EOF
+}
+
+die() {
+	echo "kmod: $*" >&2
+	exit 1
+}
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+kver=$(uname -r)
+ksrc=
+stock=0
+out=
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kver) kver=${2:?--kver needs an ABI}; shift 2 ;;
+	--ksrc) ksrc=${2:?--ksrc needs a directory}; shift 2 ;;
+	--stock) stock=1; shift ;;
+	--out) out=${2:?--out needs a directory}; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; echo "kmod: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+
+case "$kver" in
+*/*|"") die "'$kver' is not a kernel ABI (expected something like 6.1.0-56-amd64)" ;;
+esac
+
+# Installs a Debian package when we are root and apt knows it; the caller
+# then checks again and names the package if it is still missing.
+try_install() {
+	[ "$(id -u)" = 0 ] || return 0
+	command -v apt-get >/dev/null || return 0
+	apt-cache show "$1" >/dev/null 2>&1 || return 0
+	echo "kmod: installing $1" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >&2 ||
+		die "apt-get install $1 failed"
+}
+
+kdir=/lib/modules/$kver/build
+if [ ! -f "$kdir/Makefile" ]; then
+	try_install "linux-headers-$kver"
+	[ -f "$kdir/Makefile" ] ||
+		die "no kernel headers for $kver in $kdir: install linux-headers-$kver"
+fi
+
+# The upstream version (6.1.192) of the headers: their own Makefile may just
+# include the common one, so follow that include.
+makefile_version() {
+	local mk=$1 inc
+	inc=$(sed -n 's/^include[[:space:]]\+\(\/.*Makefile\)$/\1/p' "$mk" | head -1)
+	[ -n "$inc" ] && mk=$inc
+	awk -F' *= *' '
+		$1 == "VERSION" { v = $2 }
+		$1 == "PATCHLEVEL" { p = $2 }
+		$1 == "SUBLEVEL" { s = $2 }
+		END { if (v != "") printf "%s.%s.%s\n", v, p, s }' "$mk"
+}
+
+hdr_version=$(makefile_version "$kdir/Makefile")
+[ -n "$hdr_version" ] || die "cannot read the kernel version from $kdir/Makefile"
+series=${hdr_version%.*}
+
+if [ "$stock" = 1 ]; then
+	patchdir=
+else
+	patchdir=$top/patches/$series
+	[ -d "$patchdir" ] && compgen -G "$patchdir/*.patch" >/dev/null ||
+		die "no patch series for Linux $series (looked in patches/$series/); supported: $(cd "$top/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
+fi
+
+flavour=
+[ "$stock" = 1 ] && flavour=-stock
+work=$top/build/src/$kver$flavour
+[ -n "$out" ] || out=$top/build/$kver$flavour
+
+scratch=$(mktemp -d "$top/build/.kmod.XXXXXX" 2>/dev/null) || {
+	mkdir -p "$top/build"
+	scratch=$(mktemp -d "$top/build/.kmod.XXXXXX")
+}
+trap 'rm -rf "$scratch"' EXIT
+
+# Fetch the pristine IPVS directory into $scratch/tree.
+mkdir -p "$scratch/tree/net/netfilter"
+if [ -n "$ksrc" ]; then
+	[ -d "$ksrc/net/netfilter/ipvs" ] ||
+		die "$ksrc has no net/netfilter/ipvs: --ksrc wants the top of a kernel tree"
+	src_version=$(makefile_version "$ksrc/Makefile")
+	[ "$src_version" = "$hdr_version" ] ||
+		die "the sources in $ksrc are Linux $src_version but the headers for $kver are $hdr_version: point --ksrc at a $hdr_version tree"
+	cp -r "$ksrc/net/netfilter/ipvs" "$scratch/tree/net/netfilter/"
+else
+	srcpkg=linux-source-$series
+	hdrpkg=linux-headers-$kver
+	hdr_deb=$(dpkg-query -W -f '${Version}' "$hdrpkg" 2>/dev/null || true)
+	src_deb=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$srcpkg" 2>/dev/null |
+		awk '$1 == "ii" { print $2 }')
+	if [ -z "$src_deb" ] || { [ -n "$hdr_deb" ] && [ "$src_deb" != "$hdr_deb" ]; }; then
+		want=$srcpkg
+		[ -n "$hdr_deb" ] && want="$srcpkg=$hdr_deb"
+		if [ "$(id -u)" = 0 ] && apt-cache show "$want" >/dev/null 2>&1; then
+			echo "kmod: installing $want" >&2
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$want" >&2 ||
+				die "apt-get install $want failed"
+			src_deb=$(dpkg-query -W -f '${Version}' "$srcpkg")
+		fi
+	fi
+	tarball=/usr/src/$srcpkg.tar.xz
+	[ -n "$src_deb" ] && [ -f "$tarball" ] ||
+		die "no IPVS sources: install $srcpkg${hdr_deb:+ (version $hdr_deb)} or give --ksrc DIR"
+	[ -z "$hdr_deb" ] || [ "$src_deb" = "$hdr_deb" ] ||
+		die "$srcpkg is $src_deb but $hdrpkg is $hdr_deb: install $srcpkg=$hdr_deb"
+	echo "kmod: extracting net/netfilter/ipvs from $tarball ($src_deb)" >&2
+	tar -xJf "$tarball" -C "$scratch" --wildcards \
+		"$srcpkg/Makefile" "$srcpkg/net/netfilter/ipvs/*" ||
+		die "cannot extract net/netfilter/ipvs from $tarball"
+	src_version=$(makefile_version "$scratch/$srcpkg/Makefile")
+	[ "$src_version" = "$hdr_version" ] ||
+		die "$tarball holds Linux $src_version but the headers for $kver are $hdr_version: install the matching $srcpkg"
+	mv "$scratch/$srcpkg/net/netfilter/ipvs" "$scratch/tree/net/netfilter/"
+fi
+
+# Apply the whole series to the scratch copy; a failure leaves the previous
+# build tree untouched.
+if [ -n "$patchdir" ]; then
+	for p in "$patchdir"/*.patch; do
+		if ! patch -d "$scratch/tree" -p1 --forward --batch --quiet \
+			--no-backup-if-mismatch -r - <"$p" >"$scratch/patch.log" 2>&1; then
+			cat "$scratch/patch.log" >&2
+			die "patches/$series/$(basename "$p") does not apply to the Linux $hdr_version sources; nothing was built"
+		fi
+	done
+fi
+
+version=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
+if git -C "$top" rev-parse --short HEAD >/dev/null 2>&1; then
+	version="$version+g$(git -C "$top" rev-parse --short HEAD)"
+	git -C "$top" diff --quiet HEAD -- patches kmod Kbuild 2>/dev/null || version="$version-dirty"
+fi
+
+# Keep the previous tree's objects when the sources did not change, so a
+# rebuild is incremental.
+if [ -d "$work" ] && diff -r -q -x '*.o' -x '*.ko' -x '*.mod*' -x '.*' \
+	-x modules.order -x Module.symvers -x Kbuild \
+	"$scratch/tree/net" "$work/net" >/dev/null 2>&1; then
+	:
+else
+	rm -rf "$work"
+	mkdir -p "$(dirname "$work")"
+	mv "$scratch/tree" "$work"
+fi
+cp "$top/Kbuild" "$work/Kbuild"
+
+echo "kmod: building the IPVS module set for $kver (Linux $hdr_version, ${patchdir:+patches/$series}${patchdir:-no patches})" >&2
+# vmlinux is not part of the headers, so kbuild says it skips BTF for each
+# module; that is expected noise.
+if ! make -C "$kdir" M="$work" IPVS_DRAIN_VERSION="$version" \
+	-j"$(nproc)" modules 2>&1 | { grep -v '^Skipping BTF generation' >&2 || true; }; then
+	die "the module build for $kver failed (see above)"
+fi
+
+mods=$(find "$work/net/netfilter/ipvs" -name '*.ko' | sort)
+[ -n "$mods" ] || die "the build for $kver produced no module"
+echo "$mods" | grep -q '/ip_vs\.ko$' || die "the build for $kver produced no ip_vs.ko"
+
+rm -rf "$out"
+mkdir -p "$out"
+# shellcheck disable=SC2086
+cp $mods "$out/"
+echo "kmod: $(echo "$mods" | wc -l) modules in ${out#"$top"/} (version $version)" >&2

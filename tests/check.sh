@@ -1,0 +1,157 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs every test (what CI runs), or with --lab only the QEMU lab that shows
+# the bug on stock IPVS and its absence with the variant.
+set -uo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/check.sh [--kernels "6.1 ..."] [--lab] [--skip-unit]
+
+Installs what it needs (Debian packages, kernel headers, linux-source,
+kernel images into .cache/), builds the tool and, per kernel series, the
+patched and the stock IPVS module sets, then boots each kernel under QEMU
+and runs the guest scenario suite in it.
+
+  --kernels LIST  kernel series to cover (default: 6.1)
+  --lab           run only the lab: stock against variant under `legacy`,
+                  printed side by side
+  --skip-unit     skip the userspace unit tests
+
+Ends with one line "total: N passed, N failed, N skipped" and exits
+non-zero when anything failed.
+EOF
+}
+
+kernels=6.1
+lab=0
+unit=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernels) kernels=${2:?--kernels needs a list}; shift 2 ;;
+	--lab) lab=1; shift ;;
+	--skip-unit) unit=0; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; echo "check: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+
+passed=0
+failed=0
+skipped=0
+failures=()
+
+step() {
+	echo
+	echo "=== $* ($(date +%H:%M:%S))"
+}
+
+fail_step() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	echo "FAILED: $1" >&2
+}
+
+# Adds the counts of a "N passed, N failed, N skipped" line from $1.
+add_counts() {
+	local line p f s
+	line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
+	[ -n "$line" ] || return 1
+	p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
+	f=$(sed -E 's/.*\b([0-9]+) failed.*/\1/' <<<"$line")
+	s=0
+	grep -q skipped <<<"$line" && s=$(sed -E 's/.*\b([0-9]+) skipped.*/\1/' <<<"$line")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	skipped=$((skipped + s))
+}
+
+summary() {
+	echo
+	if [ ${#failures[@]} -gt 0 ]; then
+		echo "failed steps or cases:"
+		printf '  %s\n' "${failures[@]}"
+	fi
+	echo "total: $passed passed, $failed failed, $skipped skipped"
+	[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+}
+
+start=$(date +%s)
+mkdir -p build/logs
+
+step "dependencies"
+tests/install-deps.sh || { fail_step "install-deps"; summary; exit 1; }
+
+step "userspace build"
+if ! make --no-print-directory userspace >build/logs/userspace.log 2>&1; then
+	tail -30 build/logs/userspace.log
+	fail_step "userspace build"
+fi
+
+if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
+	step "unit tests (ASan+UBSan)"
+	tests/run-unit.sh 2>&1 | tee build/logs/unit.log
+	if [ "${PIPESTATUS[0]}" != 0 ]; then
+		fail_step "unit tests"
+	fi
+	# ctest: "100% tests passed, 0 tests failed out of 42"
+	line=$(grep -E 'tests passed, [0-9]+ tests failed out of' build/logs/unit.log | tail -1)
+	if [ -n "$line" ]; then
+		total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+		nf=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$line")
+		passed=$((passed + total - nf))
+		failed=$((failed + nf))
+	fi
+fi
+
+for series in $kernels; do
+	step "kernel $series"
+	if ! abi=$(tests/vm/kernel.sh resolve "$series"); then
+		fail_step "resolve kernel $series"
+		continue
+	fi
+	echo "newest Debian ABI of $series: $abi"
+	if ! tests/vm/kernel.sh headers "$abi" >/dev/null ||
+		! tests/vm/kernel.sh fetch "$abi" >/dev/null; then
+		fail_step "fetch kernel $abi"
+		continue
+	fi
+
+	step "module sets for $abi"
+	if ! kmod/build.sh --kver "$abi" >"build/logs/kmod-$abi.log" 2>&1; then
+		tail -30 "build/logs/kmod-$abi.log"
+		fail_step "variant build for $abi"
+		continue
+	fi
+	tail -1 "build/logs/kmod-$abi.log"
+	if ! kmod/build.sh --kver "$abi" --stock >"build/logs/kmod-$abi-stock.log" 2>&1; then
+		tail -30 "build/logs/kmod-$abi-stock.log"
+		fail_step "stock build for $abi"
+		continue
+	fi
+	tail -1 "build/logs/kmod-$abi-stock.log"
+
+	out=build/vm/$abi
+	rm -rf "$out"
+	mkdir -p "$out"
+	guest=(tests/scenarios/run-all.sh)
+	[ "$lab" = 1 ] && guest=(tests/scenarios/run-all.sh --lab)
+	step "guest suite on $abi (QEMU TCG)"
+	tests/vm/run.sh --abi "$abi" --timeout 1800 --out "$out" -- \
+		"${guest[@]}" 2>&1 | tee "build/logs/guest-$abi.log"
+	rc=${PIPESTATUS[0]}
+	if ! add_counts "build/logs/guest-$abi.log"; then
+		fail_step "guest suite on $abi ended without a result line (exit $rc)"
+	elif [ "$rc" != 0 ] && ! grep -qE '[1-9][0-9]* failed' <(tail -5 "build/logs/guest-$abi.log"); then
+		fail_step "guest suite on $abi exited $rc"
+	fi
+	grep -E '^not ok' "build/logs/guest-$abi.log" | sed "s/^/$abi: /" >>build/logs/failures.txt
+	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "build/logs/guest-$abi.log" | sed "s/^/$abi: /")
+done
+
+echo
+echo "wall time: $(( $(date +%s) - start )) s"
+summary

@@ -1,0 +1,28 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Installs the Debian packages that building and testing ipvs-drain need.
+set -euo pipefail
+
+pkgs=(
+	build-essential cmake pkg-config g++
+	libnl-3-dev libnl-genl-3-dev libgtest-dev
+	qemu-system-x86 busybox-static kmod cpio xz-utils patch
+	ipvsadm iproute2 python3 netcat-openbsd socat procps
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null | grep -q '^ii' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages ${missing[*]}: run as root or install them" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet.
+apt-get install -y -q "${missing[@]}" >&2 ||
+	{ apt-get update -q >&2 && apt-get install -y -q "${missing[@]}" >&2; }

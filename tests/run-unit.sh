@@ -1,0 +1,11 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the userspace unit tests with ASan and UBSan and runs them.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+cmake -S userspace -B build/userspace-san -DIPVS_DRAIN_TESTS=ON \
+	-DIPVS_DRAIN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build/userspace-san -j2
+ctest --test-dir build/userspace-san --output-on-failure
