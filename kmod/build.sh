@@ -6,7 +6,8 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: kmod/build.sh [--kver ABI] [--ksrc DIR] [--stock] [--out DIR]
+usage: kmod/build.sh [--kver ABI] [--kdir DIR] [--ksrc DIR | --tarball FILE]
+                     [--stock] [--out DIR]
 
 Builds ip_vs.ko, every scheduler, ip_vs_ftp and ip_vs_pe_sip for the kernel
 ABI (default: the running kernel) against /lib/modules/ABI/build, from the
@@ -14,8 +15,11 @@ IPVS sources of that very kernel version with patches/<series>/*.patch
 applied on top.
 
   --kver ABI   kernel ABI to build for, e.g. 6.1.0-56-amd64
+  --kdir DIR   kernel build directory (default /lib/modules/ABI/build)
   --ksrc DIR   take the sources from this kernel tree instead of the
                Debian linux-source-<series> tarball
+  --tarball F  take them from this linux-source tarball (tests/vm/kernel.sh
+               source ABI unpacks the matching one without installing it)
   --stock      apply no patch: the stock module set, built the same way
   --out DIR    where the .ko files go (default build/ABI, or build/ABI-stock)
 
@@ -32,6 +36,8 @@ die() {
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=$(uname -r)
 ksrc=
+kdir=
+tarball=
 stock=0
 out=
 
@@ -39,6 +45,8 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--kver) kver=${2:?--kver needs an ABI}; shift 2 ;;
 	--ksrc) ksrc=${2:?--ksrc needs a directory}; shift 2 ;;
+	--kdir) kdir=${2:?--kdir needs a directory}; shift 2 ;;
+	--tarball) tarball=${2:?--tarball needs a file}; shift 2 ;;
 	--stock) stock=1; shift ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
@@ -56,16 +64,25 @@ try_install() {
 	[ "$(id -u)" = 0 ] || return 0
 	command -v apt-get >/dev/null || return 0
 	apt-cache show "$1" >/dev/null 2>&1 || return 0
+	# From 6.12 on, the headers depend on the kernel image; installing an
+	# image is the administrator's call, not a build step's.
+	if apt-get install -s -q "$1" 2>/dev/null | grep -q '^Inst linux-image-'; then
+		die "$1 would pull in a kernel image: install it yourself, or pass --kdir (tests/vm/kernel.sh headers ABI unpacks it without installing)"
+	fi
 	echo "kmod: installing $1" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >&2 ||
 		die "apt-get install $1 failed"
 }
 
-kdir=/lib/modules/$kver/build
-if [ ! -f "$kdir/Makefile" ]; then
-	try_install "linux-headers-$kver"
-	[ -f "$kdir/Makefile" ] ||
-		die "no kernel headers for $kver in $kdir: install linux-headers-$kver"
+if [ -n "$kdir" ]; then
+	[ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory (no Makefile)"
+else
+	kdir=/lib/modules/$kver/build
+	if [ ! -f "$kdir/Makefile" ]; then
+		try_install "linux-headers-$kver"
+		[ -f "$kdir/Makefile" ] ||
+			die "no kernel headers for $kver in $kdir: install linux-headers-$kver"
+	fi
 fi
 
 # The upstream version (6.1.192) of the headers: their own Makefile may just
@@ -116,23 +133,31 @@ if [ -n "$ksrc" ]; then
 else
 	srcpkg=linux-source-$series
 	hdrpkg=linux-headers-$kver
-	hdr_deb=$(dpkg-query -W -f '${Version}' "$hdrpkg" 2>/dev/null || true)
-	src_deb=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$srcpkg" 2>/dev/null |
-		awk '$1 == "ii" { print $2 }')
-	if [ -z "$src_deb" ] || { [ -n "$hdr_deb" ] && [ "$src_deb" != "$hdr_deb" ]; }; then
-		want=$srcpkg
-		[ -n "$hdr_deb" ] && want="$srcpkg=$hdr_deb"
-		if [ "$(id -u)" = 0 ] && apt-cache show "$want" >/dev/null 2>&1; then
-			echo "kmod: installing $want" >&2
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades "$want" >&2 ||
-				die "apt-get install $want failed"
-			src_deb=$(dpkg-query -W -f '${Version}' "$srcpkg")
+	# Debian version of the headers: installed, or unpacked by kernel.sh.
+	hdr_deb=$(cat "$kdir/.debian-version" 2>/dev/null ||
+		dpkg-query -W -f '${Version}' "$hdrpkg" 2>/dev/null || true)
+	if [ -n "$tarball" ]; then
+		[ -f "$tarball" ] || die "no such tarball: $tarball"
+		src_deb=$(cat "$tarball.debian-version" 2>/dev/null || echo unknown)
+	else
+		tarball=/usr/src/$srcpkg.tar.xz
+		src_deb=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$srcpkg" 2>/dev/null |
+			awk '$1 == "ii" { print $2 }')
+		if [ -z "$src_deb" ] || { [ -n "$hdr_deb" ] && [ "$src_deb" != "$hdr_deb" ]; }; then
+			want=$srcpkg
+			[ -n "$hdr_deb" ] && want="$srcpkg=$hdr_deb"
+			if [ "$(id -u)" = 0 ] && apt-cache show "$want" >/dev/null 2>&1; then
+				echo "kmod: installing $want" >&2
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+					--no-install-recommends --allow-downgrades "$want" >&2 ||
+					die "apt-get install $want failed"
+				src_deb=$(dpkg-query -W -f '${Version}' "$srcpkg")
+			fi
 		fi
+		[ -n "$src_deb" ] && [ -f "$tarball" ] ||
+			die "no IPVS sources: install $srcpkg${hdr_deb:+ (version $hdr_deb)} or give --ksrc DIR"
 	fi
-	tarball=/usr/src/$srcpkg.tar.xz
-	[ -n "$src_deb" ] && [ -f "$tarball" ] ||
-		die "no IPVS sources: install $srcpkg${hdr_deb:+ (version $hdr_deb)} or give --ksrc DIR"
-	[ -z "$hdr_deb" ] || [ "$src_deb" = "$hdr_deb" ] ||
+	[ -z "$hdr_deb" ] || [ "$src_deb" = unknown ] || [ "$src_deb" = "$hdr_deb" ] ||
 		die "$srcpkg is $src_deb but $hdrpkg is $hdr_deb: install $srcpkg=$hdr_deb"
 	echo "kmod: extracting net/netfilter/ipvs from $tarball ($src_deb)" >&2
 	tar -xJf "$tarball" -C "$scratch" --wildcards \

@@ -114,25 +114,28 @@ for series in $kernels; do
 		continue
 	fi
 	echo "newest Debian ABI of $series: $abi"
-	if ! tests/vm/kernel.sh headers "$abi" >/dev/null ||
+	if ! kdir=$(tests/vm/kernel.sh headers "$abi") ||
+		! tarball=$(tests/vm/kernel.sh source "$abi") ||
 		! tests/vm/kernel.sh fetch "$abi" >/dev/null; then
-		fail_step "fetch kernel $abi"
+		fail_step "fetch kernel, headers or sources of $abi"
 		continue
 	fi
 
 	step "module sets for $abi"
-	if ! kmod/build.sh --kver "$abi" >"build/logs/kmod-$abi.log" 2>&1; then
-		tail -30 "build/logs/kmod-$abi.log"
-		fail_step "variant build for $abi"
-		continue
-	fi
-	tail -1 "build/logs/kmod-$abi.log"
-	if ! kmod/build.sh --kver "$abi" --stock >"build/logs/kmod-$abi-stock.log" 2>&1; then
-		tail -30 "build/logs/kmod-$abi-stock.log"
-		fail_step "stock build for $abi"
-		continue
-	fi
-	tail -1 "build/logs/kmod-$abi-stock.log"
+	built=1
+	for flavour in variant stock; do
+		args=(--kver "$abi" --kdir "$kdir" --tarball "$tarball")
+		[ "$flavour" = stock ] && args+=(--stock)
+		log=build/logs/kmod-$abi-$flavour.log
+		if ! kmod/build.sh "${args[@]}" >"$log" 2>&1; then
+			tail -30 "$log"
+			fail_step "$flavour module build for $abi"
+			built=0
+			break
+		fi
+		tail -1 "$log"
+	done
+	[ "$built" = 1 ] || continue
 
 	out=build/vm/$abi
 	rm -rf "$out"

@@ -1,0 +1,320 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Resolve, fetch and provide headers for the Debian kernels the QEMU tests boot.
+set -euo pipefail
+
+readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly REPO_ROOT="$(cd "$SELF_DIR/../.." && pwd)"
+readonly CACHE_DIR="$REPO_ROOT/.cache"
+readonly KERNEL_CACHE="$CACHE_DIR/kernels"
+# Series older than the host's release live in a foreign suite; apt state for it is kept
+# under .cache so that the host's own apt configuration is never touched.
+readonly FOREIGN_APT_ROOT="$CACHE_DIR/apt"
+readonly HOST_SOURCES="${IPVS_VM_HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
+
+usage() {
+	cat <<'EOF'
+Usage: tests/vm/kernel.sh COMMAND ARG
+
+Commands:
+  resolve SERIES   print the newest Debian amd64 kernel ABI of SERIES (5.10, 6.1, 6.12),
+                   looked up in apt at run time, e.g. 6.1 -> 6.1.0-56-amd64
+  fetch ABI        download linux-image-ABI (or its -unsigned twin) and unpack it into
+                   .cache/kernels/ABI/ (idempotent); print that directory
+  headers ABI      unpack linux-headers-ABI (with its common and kbuild packages) into
+                   .cache/headers/ABI/ and install its compiler; print the build dir
+  source ABI       unpack the linux-source tarball whose version matches the headers
+                   of ABI into .cache/source/; print the tarball's path
+  help             show this text
+
+Never installs a kernel image on the host.
+EOF
+}
+
+die() {
+	echo "kernel.sh: $*" >&2
+	exit 1
+}
+
+need_cmd() {
+	local cmd=$1 pkg=$2
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	echo "kernel.sh: installing $pkg for $cmd" >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg" >&2 ||
+		die "cannot install $pkg (needed for $cmd)"
+}
+
+host_codename() {
+	local codename=
+	# shellcheck disable=SC1091
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[[ -n $codename ]] || die "cannot tell the host's Debian codename from /etc/os-release"
+	echo "$codename"
+}
+
+# Which Debian release carries a kernel series. Only the releases that ship one of the
+# series the project supports are listed; anything else is an error, not a guess.
+series_codename() {
+	case $1 in
+	5.10) echo bullseye ;;
+	6.1 | 6.12) echo bookworm ;;
+	*) return 1 ;;
+	esac
+}
+
+abi_series() {
+	local abi=$1
+	[[ $abi =~ ^([0-9]+\.[0-9]+)[.+-] ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+valid_abi() {
+	[[ $1 =~ ^[0-9]+\.[0-9]+(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-amd64$ ]]
+}
+
+# Writes a deb822 sources file for SUITE_CODENAME by renaming the host's own suites, so
+# the mirror (and any snapshot pinning) is whatever this machine already uses.
+write_foreign_sources() {
+	local from=$1 to=$2 dest=$3
+	[[ -r $HOST_SOURCES ]] || die "cannot read $HOST_SOURCES to derive the $to mirror"
+	grep -q "^Suites:.*\b$from\b" "$HOST_SOURCES" ||
+		die "$HOST_SOURCES has no $from suite to derive the $to mirror from"
+	sed -E "/^Suites:/ s/\b$from\b/$to/g" "$HOST_SOURCES" >"$dest.tmp"
+	mv "$dest.tmp" "$dest"
+}
+
+# Prints the apt -o options that point apt at the private state for CODENAME, creating and
+# refreshing that state when needed. Prints nothing for the host's own release.
+apt_opts_for() {
+	local codename=$1 host
+	host=$(host_codename)
+	[[ $codename == "$host" ]] && return 0
+
+	local root="$FOREIGN_APT_ROOT/$codename"
+	mkdir -p "$root/sources.list.d" "$root/lists/partial" "$root/cache/archives/partial"
+	: >"$root/sources.list"
+	write_foreign_sources "$host" "$codename" "$root/sources.list.d/debian.sources"
+	local -a opts=(
+		-o "Dir::Etc::sourcelist=$root/sources.list"
+		-o "Dir::Etc::sourceparts=$root/sources.list.d"
+		-o "Dir::State::Lists=$root/lists"
+		-o "Dir::Cache=$root/cache"
+	)
+	# A day-old index is fine for picking the newest ABI; refetching on every call is not.
+	local stamp="$root/lists/.updated"
+	if [[ ! -e $stamp ]] || [[ -n $(find "$stamp" -mmin +1440) ]] ||
+		[[ $root/sources.list.d/debian.sources -nt $stamp ]]; then
+		apt-get "${opts[@]}" -q update >&2 || die "apt-get update for $codename failed"
+		touch "$stamp"
+	fi
+	printf '%s\n' "${opts[@]}"
+}
+
+# Fills the named array with apt options for the release that ships SERIES.
+load_apt_opts() {
+	local -n _out=$1
+	local series=$2 codename
+	codename=$(series_codename "$series") || die "unsupported kernel series '$series' (want 5.10, 6.1 or 6.12)"
+	mapfile -t _out < <(apt_opts_for "$codename")
+	# mapfile cannot see the subshell's exit status, so recheck that the private state exists.
+	if [[ $codename != "$(host_codename)" ]]; then
+		((${#_out[@]})) || die "could not prepare apt state for $codename"
+	fi
+}
+
+# True when apt knows a downloadable version of package $2 (with apt options in array $1).
+has_candidate() {
+	local -n _opts=$1
+	local pkg=$2 cand
+	cand=$(apt-cache "${_opts[@]}" policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
+	[[ -n $cand && $cand != "(none)" ]]
+}
+
+cmd_resolve() {
+	local series=$1
+	[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || die "bad series '$series' (want e.g. 6.1)"
+	local -a opts
+	load_apt_opts opts "$series"
+	local re="^linux-image-(${series//./\\.}(\\.0-[0-9]+|\\.[0-9]+\\+deb[0-9]+)-amd64)(-unsigned)?\$"
+	local abi
+	# pkgnames also lists names that are merely referenced, so each candidate is checked.
+	while read -r abi; do
+		if has_candidate opts "linux-image-$abi" || has_candidate opts "linux-image-$abi-unsigned"; then
+			echo "$abi"
+			return 0
+		fi
+	done < <(apt-cache "${opts[@]}" pkgnames "linux-image-$series" |
+		sed -nE "s/$re/\\1/p" | sort -Vur)
+	die "no linux-image package found for series $series"
+}
+
+cmd_fetch() {
+	local abi=$1 series
+	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
+	series=$(abi_series "$abi")
+	local dest="$KERNEL_CACHE/$abi"
+	if [[ -e $dest/.complete ]]; then
+		echo "$dest"
+		return 0
+	fi
+	need_cmd dpkg-deb dpkg
+	need_cmd depmod kmod
+
+	local -a opts
+	load_apt_opts opts "$series"
+	local pkg="linux-image-$abi"
+	if ! has_candidate opts "$pkg"; then
+		pkg="$pkg-unsigned"
+		has_candidate opts "$pkg" || die "neither linux-image-$abi nor its -unsigned package is in apt"
+	fi
+
+	mkdir -p "$KERNEL_CACHE"
+	local work
+	work=$(mktemp -d "$KERNEL_CACHE/.fetch-$abi.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$work'" EXIT
+	# Root downloads into a directory _apt cannot enter; saying so up front avoids apt's warning.
+	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "$pkg" >&2) || die "apt-get download $pkg failed"
+	local deb
+	deb=$(find "$work" -maxdepth 1 -name '*.deb' -print -quit)
+	[[ -n $deb ]] || die "apt-get download $pkg produced no .deb"
+	mkdir "$work/root"
+	dpkg-deb -x "$deb" "$work/root" || die "cannot unpack $deb"
+	[[ -f $work/root/boot/vmlinuz-$abi ]] || die "$pkg has no /boot/vmlinuz-$abi"
+	# The package's postinst would run depmod; doing it here once keeps every boot from
+	# repeating a scan of thousands of modules over 9p.
+	depmod -b "$work/root" "$abi" || die "depmod for $abi failed"
+	basename "$deb" >"$work/root/.package"
+	touch "$work/root/.complete"
+	rm -rf "$dest"
+	mv "$work/root" "$dest"
+	echo "$dest"
+}
+
+# Prints the Depends of package $2 (apt options in array $1), one name per line,
+# alternatives and version constraints dropped.
+pkg_depends() {
+	local -n _dopts=$1
+	apt-cache "${_dopts[@]}" show --no-all-versions "$2" 2>/dev/null |
+		sed -n 's/^Depends: //p' | tr ',' '\n' | sed -E 's/^ *//; s/[ (|].*//' | grep .
+}
+
+# Prints the candidate version of package $2 (apt options in array $1).
+pkg_version() {
+	local -n _vopts=$1
+	apt-cache "${_vopts[@]}" policy "$2" 2>/dev/null | awk '/Candidate:/ {print $2; exit}'
+}
+
+# The headers are unpacked into the cache rather than installed: from 6.12 on,
+# linux-headers-ABI depends on linux-image-ABI, and a kernel image must never be
+# installed on the build host. Their build tools (compiler, pahole) are installed.
+cmd_headers() {
+	local abi=$1 series
+	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
+	series=$(abi_series "$abi")
+	local pkg="linux-headers-$abi"
+	local dest="$CACHE_DIR/headers/$abi"
+	local kdir="$dest/usr/src/$pkg"
+	if [[ -e $dest/.complete ]]; then
+		echo "$kdir"
+		return 0
+	fi
+	need_cmd dpkg-deb dpkg
+	local -a opts
+	load_apt_opts opts "$series"
+	has_candidate opts "$pkg" || die "$pkg is not in apt"
+	local version
+	version=$(pkg_version opts "$pkg")
+
+	local -a debs=("$pkg") tools=()
+	local dep
+	while read -r dep; do
+		case $dep in
+		linux-headers-*-common* | linux-kbuild-*) debs+=("$dep") ;;
+		linux-image-* | linux-base) ;;
+		*) tools+=("$dep") ;;
+		esac
+	done < <(pkg_depends opts "$pkg")
+	# The compiler packages come from the kernel's own release.
+	if ((${#tools[@]})); then
+		DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install -y -q \
+			--no-install-recommends "${tools[@]}" dwarves >&2 ||
+			die "cannot install the build tools of $pkg: ${tools[*]}"
+	fi
+
+	mkdir -p "$CACHE_DIR/headers"
+	local work
+	work=$(mktemp -d "$CACHE_DIR/headers/.fetch-$abi.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$work'" EXIT
+	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "${debs[@]}" >&2) ||
+		die "apt-get download ${debs[*]} failed"
+	local deb
+	mkdir "$work/root"
+	for deb in "$work"/*.deb; do
+		dpkg-deb -x "$deb" "$work/root" || die "cannot unpack $deb"
+	done
+	local mk="$work/root/usr/src/$pkg/Makefile"
+	[[ -f $mk ]] || die "$pkg has no /usr/src/$pkg/Makefile"
+	# The arch Makefile includes the common one by absolute path.
+	sed -i -E "s#^include /usr/src/#include $dest/usr/src/#" "$mk"
+	echo "$version" >"$work/root/usr/src/$pkg/.debian-version"
+	touch "$work/root/.complete"
+	rm -rf "$dest"
+	mv "$work/root" "$dest"
+	echo "$kdir"
+}
+
+# Unpacks the linux-source tarball whose version matches the headers of ABI into the
+# cache (never installed) and prints its path.
+cmd_source() {
+	local abi=$1 series
+	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
+	series=$(abi_series "$abi")
+	local -a opts
+	load_apt_opts opts "$series"
+	local version
+	version=$(pkg_version opts "linux-headers-$abi")
+	[[ -n $version && $version != "(none)" ]] || die "linux-headers-$abi is not in apt"
+	local pkg="linux-source-$series"
+	local dest="$CACHE_DIR/source/$pkg-$version"
+	local tarball="$dest/usr/src/$pkg.tar.xz"
+	if [[ -e $dest/.complete ]]; then
+		echo "$tarball"
+		return 0
+	fi
+	need_cmd dpkg-deb dpkg
+	mkdir -p "$CACHE_DIR/source"
+	local work
+	work=$(mktemp -d "$CACHE_DIR/source/.fetch-$series.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$work'" EXIT
+	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "$pkg=$version" >&2) ||
+		die "apt-get download $pkg=$version failed"
+	mkdir "$work/root"
+	dpkg-deb -x "$work"/*.deb "$work/root" || die "cannot unpack $pkg"
+	[[ -f $work/root/usr/src/$pkg.tar.xz ]] || die "$pkg has no /usr/src/$pkg.tar.xz"
+	echo "$version" >"$work/root/usr/src/$pkg.tar.xz.debian-version"
+	touch "$work/root/.complete"
+	rm -rf "$dest"
+	mv "$work/root" "$dest"
+	echo "$tarball"
+}
+
+main() {
+	local cmd=${1:-}
+	case $cmd in
+	-h | --help | help)
+		usage
+		return 0
+		;;
+	resolve | fetch | headers | source)
+		(($# == 2)) || die "usage: kernel.sh $cmd ARG (see --help)"
+		"cmd_$cmd" "$2"
+		;;
+	"") die "missing command (see --help)" ;;
+	*) die "unknown command '$cmd' (see --help)" ;;
+	esac
+}
+
+main "$@"
