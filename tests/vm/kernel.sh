@@ -80,7 +80,12 @@ write_foreign_sources() {
 	grep -q "^Suites:.*\b$from\b" "$HOST_SOURCES" ||
 		die "$HOST_SOURCES has no $from suite to derive the $to mirror from"
 	sed -E "/^Suites:/ s/\b$from\b/$to/g" "$HOST_SOURCES" >"$dest.tmp"
-	mv "$dest.tmp" "$dest"
+	# Rewriting an unchanged file would make its index look stale.
+	if cmp -s "$dest.tmp" "$dest"; then
+		rm -f "$dest.tmp"
+	else
+		mv "$dest.tmp" "$dest"
+	fi
 }
 
 # Prints the apt -o options that point apt at the private state for CODENAME, creating and

@@ -1,0 +1,283 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Scenario figures: build the per-phase JSON records and judge them for the TAP assertions."""
+
+# Parsers and judges are pure functions of the JSON the scenario writes, so a failed
+# assertion can be re-judged on the host from $IPVS_VM_OUT/figures without a guest.
+# Each check prints one "# ..." line per reason and exits 1 when the assertion fails.
+
+import argparse
+import ipaddress
+import json
+import sys
+
+REUSE_PHASES = ("draining", "destroyed", "removed")
+
+
+def load(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def parse_ports(spec: str) -> set[int]:
+    ports: set[int] = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        ports.update(range(int(lo), int(hi or lo) + 1))
+    return ports
+
+
+def parse_conn_table(text: str) -> list[dict]:
+    """/proc/net/ip_vs_conn (hex addresses and ports) -> entries; IPv6 rows are skipped."""
+    entries = []
+    for line in text.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) < 8 or len(cols[1]) != 8:
+            continue
+        entries.append({"cport": int(cols[2], 16), "dest": str(ipaddress.IPv4Address(int(cols[5], 16))),
+                        "state": cols[7]})
+    return entries
+
+
+def parse_reuse_stats(text: str) -> dict:
+    return {k: int(v) for k, v in (line.split() for line in text.splitlines() if line.strip())}
+
+
+def read_snapshot(base: str) -> dict:
+    def text(ext: str) -> str | None:
+        try:
+            with open(base + ext) as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
+    stats, ct = text(".stats"), text(".ct")
+    return {"entries": parse_conn_table(text(".conn") or ""),
+            "stats": parse_reuse_stats(stats) if stats is not None else None,
+            "conntrack": int(ct) if ct and ct.strip() else None}
+
+
+def entries_hit(entries: list[dict], dest: str, ports: set[int]) -> int:
+    # Templates (client port 0) are not what a reused port hits.
+    return sum(1 for e in entries if e["dest"] == dest and e["cport"] in ports
+               and e["state"] in ("TIME_WAIT", "CLOSE"))
+
+
+def by_state(entries: list[dict], dest: str) -> dict:
+    out: dict[str, int] = {}
+    for e in entries:
+        if e["dest"] == dest:
+            key = e["state"] if e["cport"] else "template"
+            out[key] = out.get(key, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str) -> dict:
+    before = read_snapshot(f"{run_dir}/{name}.before")
+    after = read_snapshot(f"{run_dir}/{name}.after")
+    delta = None
+    if before["stats"] is not None and after["stats"] is not None:
+        delta = {k: v - before["stats"].get(k, 0) for k, v in after["stats"].items()}
+    reused = parse_ports(ports)
+    pre = read_snapshot(f"{run_dir}/{name}.pre") if name != "warm" else None
+    rec = {"phase": name, "ports": ports,
+           # What the phase was built to hit (before its state change) and what its SYNs
+           # met (after the change, just before the burst).
+           "entries_before_change": entries_hit(pre["entries"], dest_a, reused) if pre else 0,
+           "entries_hit": entries_hit(before["entries"], dest_a, reused) if pre else 0,
+           "client": load(f"{run_dir}/{name}.client.json")["summary"],
+           "reuse_stats_delta": delta, "reuse_stats": after["stats"],
+           "director_after": {"entries_a": by_state(after["entries"], dest_a),
+                              "entries_b": by_state(after["entries"], dest_b),
+                              "nf_conntrack_count": after["conntrack"]}}
+    if name == "draining":
+        try:
+            rec["hold"] = load(f"{run_dir}/hold.json")
+            rec["hold_echoes_at_weight_change"] = load(f"{run_dir}/hold.at_weight0.json")["echoes_ok"]
+        except (FileNotFoundError, ValueError):
+            rec["hold"] = None
+    return rec
+
+
+def phase_line(label: str, r: dict) -> str:
+    c, lat, d = r["client"], r["client"]["connect_ms"], r.get("reuse_stats_delta")
+    s = (f"{label:<22} {r['phase']:<9} entries={r['entries_before_change']}/{r['entries_hit']}"
+         f" ok={c['ok']}/{c['attempts']}"
+         f" pods={json.dumps(c['pods'])} errors={json.dumps(c['errors'])}"
+         f" connect_ms p50/p99/max={lat['p50']}/{lat['p99']}/{lat['max']}"
+         f" failed_ms p50/max={c['failed_connect_ms']['p50']}/{c['failed_connect_ms']['max']}"
+         f" rate={c['rate_per_s']}/s")
+    if d is not None:
+        s += f" rescheduled={d.get('rescheduled')} dropped_old_conntrack={d.get('dropped_old_conntrack')}"
+    h = r.get("hold")
+    if h:
+        s += (f" long-lived={h['pod']}:{h['echoes_ok']} echoes"
+              f" ({r.get('hold_echoes_at_weight_change')} at weight 0) error={h['error']}")
+    return s
+
+
+# --- judges: each returns a list of failure reasons, empty when the assertion holds.
+
+def on_a(p: dict) -> int:
+    return p["client"]["pods"].get("A", 0)
+
+
+def failed(p: dict) -> int:
+    return p["client"]["attempts"] - p["client"]["ok"]
+
+
+def preconditions(run: dict, phases) -> list[str]:
+    why = []
+    for name in phases:
+        p = run["phases"].get(name)
+        if p is None:
+            why.append(f"{run['label']}: phase {name} did not run")
+        elif p["entries_before_change"] <= 0:
+            why.append(f"{run['label']}: {name} found no TIME_WAIT/CLOSE entries to A to reuse")
+    return why
+
+
+def phases_of(run: dict) -> tuple:
+    return ("draining",) if run.get("persistence") else REUSE_PHASES
+
+
+def judge_bug(run: dict) -> list[str]:
+    """The stock decision reproduces: the test bed can show the bug at all."""
+    why = preconditions(run, phases_of(run))
+    ph = run["phases"]
+    if "draining" in ph and on_a(ph["draining"]) == 0:
+        why.append("draining: no new connection landed on the weight-0 pod A")
+    if not run.get("persistence"):
+        if "destroyed" in ph and ph["destroyed"]["client"]["errors"].get("EHOSTUNREACH", 0) == 0:
+            why.append("destroyed: no EHOSTUNREACH")
+        if "removed" in ph and ph["removed"]["client"]["errors"].get("timeout", 0) == 0:
+            why.append("removed: no timeouts")
+    return why
+
+
+def judge_fixed(run: dict) -> list[str]:
+    """Knob 1: nothing new lands on A, nothing fails, and our counter saw every hit."""
+    why = preconditions(run, phases_of(run))
+    for name in phases_of(run):
+        p = run["phases"].get(name)
+        if p is None:
+            continue
+        if on_a(p):
+            why.append(f"{name}: {on_a(p)} new connections landed on the old pod A")
+        if failed(p):
+            why.append(f"{name}: {failed(p)} connections failed: {p['client']['errors']}")
+        d = p.get("reuse_stats_delta")
+        if d is None:
+            why.append(f"{name}: no /proc/net/ip_vs_reuse_stats")
+        elif d.get("rescheduled") != p["entries_hit"]:
+            why.append(f"{name}: rescheduled {d.get('rescheduled')} != {p['entries_hit']} entries hit")
+    why += judge_hold(run)
+    return why
+
+
+def judge_hold(run: dict) -> list[str]:
+    """Graceful termination: the connection opened to A before the drain keeps working."""
+    p = run["phases"].get("draining")
+    h = p and p.get("hold")
+    if not h:
+        return ["draining: no long-lived connection figures"]
+    why = []
+    if h["pod"] != "A":
+        why.append(f"long-lived connection was served by {h['pod']}, not A")
+    if h["error"]:
+        why.append(f"long-lived connection failed: {h['error']}")
+    if h["echoes_ok"] <= p.get("hold_echoes_at_weight_change", 0):
+        why.append("long-lived connection made no progress after A went to weight 0")
+    if not h.get("closed"):
+        why.append("long-lived connection did not close cleanly")
+    return why
+
+
+def judge_no_resched(run: dict) -> list[str]:
+    why = []
+    for name in phases_of(run):
+        p = run["phases"].get(name)
+        d = p and p.get("reuse_stats_delta")
+        if d is None:
+            why.append(f"{name}: no /proc/net/ip_vs_reuse_stats delta")
+        elif any(d.values()):
+            why.append(f"{name}: our path acted: {d}")
+    return why
+
+
+def classify(p: dict) -> dict:
+    # Coarse on purpose: how a failure splits between EHOSTUNREACH and timeout depends on
+    # neighbour timers, but whether anything lands on A, on B, or fails does not.
+    return {"on_A": on_a(p) > 0, "on_B": p["client"]["pods"].get("B", 0) > 0, "failed": failed(p) > 0}
+
+
+def judge_same(run: dict, ref: dict) -> list[str]:
+    why = preconditions(run, phases_of(run)) + preconditions(ref, phases_of(ref))
+    for name in phases_of(ref):
+        a, b = run["phases"].get(name), ref["phases"].get(name)
+        if a and b and classify(a) != classify(b):
+            why.append(f"{name}: {classify(a)} differs from {ref['label']} {classify(b)}")
+    return why
+
+
+def judge_no_worse(run: dict, ref: dict) -> list[str]:
+    why = preconditions(run, phases_of(run)) + preconditions(ref, phases_of(ref))
+    for name in phases_of(ref):
+        a, b = run["phases"].get(name), ref["phases"].get(name)
+        if not (a and b):
+            continue
+        if on_a(a) > on_a(b):
+            why.append(f"{name}: {on_a(a)} on A, {ref['label']} had {on_a(b)}")
+        if failed(a) > failed(b):
+            why.append(f"{name}: {failed(a)} failed, {ref['label']} had {failed(b)}")
+    return why
+
+
+def report(why: list[str]) -> int:
+    for w in why:
+        print(f"# {w}")
+    return 1 if why else 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("line", help="one phase record as a human line")
+    s.add_argument("label")
+    s.add_argument("record")
+    s = sub.add_parser("assemble", help="a run's raw files -> run JSON, one line per phase")
+    s.add_argument("--dir", required=True, help="the run's raw snapshots and client records")
+    s.add_argument("--out", required=True)
+    s.add_argument("--meta", required=True, help="JSON object of run metadata")
+    s.add_argument("--dest-a", required=True)
+    s.add_argument("--dest-b", required=True)
+    s.add_argument("phases", nargs="+", help="NAME=PORTS in the order they ran")
+    s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
+    s.add_argument("kind", choices=["bug", "fixed", "no-resched", "same", "no-worse", "hold"])
+    s.add_argument("run")
+    s.add_argument("ref", nargs="?")
+    a = ap.parse_args()
+
+    if a.cmd == "line":
+        print("# " + phase_line(a.label, json.loads(a.record)))
+    elif a.cmd == "assemble":
+        run = json.loads(a.meta)
+        run["phases"] = {}
+        for spec in a.phases:
+            name, _, ports = spec.partition("=")
+            rec = phase_record(a.dir, name, ports, a.dest_a, a.dest_b)
+            run["phases"][name] = rec
+            print("# " + phase_line(run["label"], rec))
+        with open(a.out, "w") as f:
+            json.dump(run, f, indent=1)
+    else:
+        run = load(a.run)
+        ref = load(a.ref) if a.ref else None
+        judges = {"bug": lambda: judge_bug(run), "fixed": lambda: judge_fixed(run),
+                  "no-resched": lambda: judge_no_resched(run), "hold": lambda: judge_hold(run),
+                  "same": lambda: judge_same(run, ref), "no-worse": lambda: judge_no_worse(run, ref)}
+        return report(judges[a.kind]())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,621 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest-side helpers for the scenario tests: IPVS module sets, the netns topology, phases and TAP.
+#
+#   netns cli                    netns dir (director)                      netns pa / pb
+#  +-------------+   veth   +-------------------------------+   veth   +----------------+
+#  | c0 10.0.0.2 |----------| d0 10.0.0.1                   |          | eth0           |
+#  +-------------+          | vip0 (dummy) 10.96.0.10/32    |          | 10.244.1.10 (A)|
+#                           | IPVS TCP VIP:80 rr masq       |--br0-----| 10.244.1.11 (B)|
+#                           | br0 10.244.1.1/24             |  va, vb  +----------------+
+#                           +-------------------------------+
+#
+# Every case gets namespaces of its own with a unique prefix, so a case never sees the
+# state another one left, and the guest's init netns keeps its default sysctls.
+# Sourced by run-all.sh; expects `set -euo pipefail`.
+
+readonly SCN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly REPO_ROOT="$(cd "$SCN_DIR/../.." && pwd)"
+# The distribution's python, not a per-user shim: the guest runs with an empty env.
+readonly PY=${SCN_PYTHON:-/usr/bin/python3}
+
+readonly VIP=10.96.0.10
+readonly VPORT=80
+readonly CLIENT_IP=10.0.0.2
+readonly DIR_CLIENT_IP=10.0.0.1
+readonly DIR_POD_IP=10.244.1.1
+readonly POD_A_IP=10.244.1.10
+readonly POD_B_IP=10.244.1.11
+
+# Port sets: counts, not volume, decide the outcome; 50 per set keeps one scenario run
+# well inside IPVS's 120 s TIME_WAIT, which every later phase depends on.
+readonly PORTS_PER_SET=${SCN_PORTS:-50}
+port_range() { echo "$1-$(($1 + PORTS_PER_SET - 1))"; }
+P1=$(port_range 20000)
+P2=$(port_range 21000)
+P3=$(port_range 22000)
+readonly P1 P2 P3
+readonly HOLD_PORT=23000
+readonly CLIENT_THREADS=${SCN_THREADS:-25}
+readonly CONNECT_TIMEOUT=${SCN_CONNECT_TIMEOUT:-3}
+
+readonly OUT_DIR=${IPVS_VM_OUT:-/tmp/scenarios-out}
+readonly FIG_DIR=$OUT_DIR/figures
+readonly WORK=$(mktemp -d /tmp/scn.XXXXXX)
+mkdir -p "$FIG_DIR"
+
+# ---------------------------------------------------------------------------------------
+# Printing and running
+
+# With SCN_TIMESTAMPS=1 every line carries the seconds since start, to find slow steps.
+readonly SCN_T0=$EPOCHREALTIME
+stamp() {
+	[[ ${SCN_TIMESTAMPS:-0} == 1 ]] || return 0
+	local us=$((${EPOCHREALTIME/./} - ${SCN_T0/./}))
+	printf '[%4d.%02d] ' $((us / 1000000)) $((us % 1000000 / 10000))
+}
+say() { printf '%s%s\n' "$(stamp)" "$*"; }
+# Diagnostics that TAP consumers must not take for results.
+note() { printf '# %s%s\n' "$(stamp)" "$*"; }
+
+# ns_exec NS CMD...: run CMD in NS ("guest" is the guest's init namespace). nsenter only
+# switches the network namespace; `ip netns exec` also remounts /sys, which costs half a
+# second per command under TCG and is not needed by anything here.
+ns_exec() {
+	local ns=$1
+	shift
+	if [[ $ns == guest ]]; then
+		"$@"
+	elif [[ $1 == ip ]]; then
+		shift
+		ip -n "$ns" "$@"
+	else
+		nsenter --net="/run/netns/$ns" -- "$@"
+	fi
+}
+
+# run NS CMD...: print the command with the namespace it runs in, then run it there.
+run() {
+	say "[+] $1: ${*:2}"
+	ns_exec "$@"
+}
+
+# ns_ip NS <<<LINES: several ip commands in one process (ip -batch), each printed.
+ns_ip() {
+	local ns=$1 line cmds
+	cmds=$(cat)
+	while IFS= read -r line; do
+		[[ -n $line ]] && say "[+] $ns: ip $line"
+	done <<<"$cmds"
+	if [[ $ns == guest ]]; then
+		ip -batch - <<<"$cmds"
+	else
+		ip -n "$ns" -batch - <<<"$cmds"
+	fi
+}
+
+# ns_ipvsadm NS <<<RULES: several ipvsadm rules in one process (ipvsadm -R), each printed.
+ns_ipvsadm() {
+	local ns=$1 line rules
+	rules=$(cat)
+	while IFS= read -r line; do
+		[[ -n $line ]] && say "[+] $ns: ipvsadm $line"
+	done <<<"$rules"
+	ns_exec "$ns" ipvsadm -R <<<"$rules"
+}
+
+# ns_sysctl NS KEY=VALUE...: print each setting, then apply them in one process.
+ns_sysctl() {
+	local ns=$1 kv
+	shift
+	for kv in "$@"; do say "[+] $ns: sysctl -w $kv"; done
+	ns_exec "$ns" sysctl -qw "$@" >/dev/null
+}
+
+# ---------------------------------------------------------------------------------------
+# TAP
+
+TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
+tap_ok() {
+	TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1))
+	say "ok $TAP_N - $1"
+}
+tap_not_ok() {
+	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
+	say "not ok $TAP_N - $1"
+}
+tap_skip() {
+	TAP_N=$((TAP_N + 1)) TAP_SKIP=$((TAP_SKIP + 1))
+	say "ok $TAP_N - $1 # SKIP $2"
+}
+# tap_result NAME STATUS: 0 pass, anything else fail.
+tap_result() {
+	if [[ $2 -eq 0 ]]; then tap_ok "$1"; else tap_not_ok "$1"; fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Module sets
+#
+# stock:   the image's own modules under kernel/net/netfilter/ipvs
+# plain:   our out-of-tree build without the patch, build/<abi>-stock
+# variant: our patched build, build/<abi>
+# Sets are loaded by explicit path, never by `modprobe ip_vs`: with the harness' --ko the
+# patched build sits in updates/ and would win over the image's own modules.
+
+readonly ABI=$(uname -r)
+
+ipvs_set_dir() {
+	case $1 in
+	stock) echo "/lib/modules/$ABI/kernel/net/netfilter/ipvs" ;;
+	plain) echo "$REPO_ROOT/build/$ABI-stock" ;;
+	variant) echo "$REPO_ROOT/build/$ABI" ;;
+	*) return 1 ;;
+	esac
+}
+
+# The module file of NAME in SET's directory (.ko or compressed), empty when absent.
+ipvs_set_file() {
+	local dir f
+	dir=$(ipvs_set_dir "$1")
+	for f in "$dir/$2.ko" "$dir/$2.ko.xz" "$dir/$2.ko.zst" "$dir/$2.ko.gz"; do
+		[[ -f $f ]] && { echo "$f"; return 0; }
+	done
+	return 0
+}
+
+# Why SET cannot be loaded, or nothing when it can.
+ipvs_set_missing() {
+	local dir
+	dir=$(ipvs_set_dir "$1")
+	[[ -n $(ipvs_set_file "$1" ip_vs) ]] && return 0
+	echo "$1 set not built: no ip_vs.ko in $dir"
+}
+
+# insmod cannot read every compression the image may use, so compressed files are
+# unpacked to /tmp first; the module is the same bytes either way.
+insmod_file() {
+	local file=$1
+	shift
+	local plain=$file
+	case $file in
+	*.xz) plain=$WORK/$(basename "${file%.xz}") && xz -dc "$file" >"$plain" ;;
+	*.zst) plain=$WORK/$(basename "${file%.zst}") && zstd -qdc "$file" >"$plain" ;;
+	*.gz) plain=$WORK/$(basename "${file%.gz}") && gzip -dc "$file" >"$plain" ;;
+	esac
+	run guest insmod "$plain" "$@"
+}
+
+# Modules of SET, ip_vs first, then every scheduler and helper, so that no scheduler is
+# ever autoloaded from another set behind the test's back.
+ipvs_set_modules() {
+	local dir f name
+	dir=$(ipvs_set_dir "$1")
+	echo ip_vs
+	for f in "$dir"/ip_vs_*.ko*; do
+		[[ -e $f ]] || continue
+		name=$(basename "$f")
+		echo "${name%%.ko*}"
+	done | sort -u
+}
+
+# ipvs_load SET [PARAM=VALUE...]: load the whole set; parameters go to ip_vs.
+ipvs_load() {
+	local set=$1
+	shift
+	local why mod files=() deps=()
+	why=$(ipvs_set_missing "$set")
+	[[ -z $why ]] || { note "$why"; return 1; }
+	[[ ! -d /sys/module/ip_vs ]] || ipvs_unload
+	for mod in $(ipvs_set_modules "$set"); do
+		files+=("$(ipvs_set_file "$set" "$mod")")
+	done
+	# Dependencies outside IPVS are the kernel's own and come through modprobe: ip_vs's
+	# (what `modprobe --show-depends ip_vs` lists besides ip_vs: nf_conntrack,
+	# nf_defrag_ipv6, libcrc32c) and the helpers' (nf_nat for ftp, nf_conntrack_sip for
+	# pe_sip), read from the set's own files in one modinfo call.
+	read -r -a deps <<<"$(modinfo -F depends "${files[@]}" | tr ',' '\n' | grep -v '^ip_vs' |
+		sort -u | tr '\n' ' ')"
+	[[ ${#deps[@]} -eq 0 ]] || run guest modprobe -a "${deps[@]}"
+	insmod_file "${files[0]}" "$@"
+	for mod in "${files[@]:1}"; do
+		insmod_file "$mod"
+	done
+	note "loaded the $set set from $(dirname "${files[0]}")${*:+ with $*}"
+	return 0
+}
+
+# Remove every ip_vs* module. Namespaces die asynchronously (cleanup_net runs from a
+# workqueue), and until they are gone their services hold scheduler references, so a
+# busy module is retried for a while before it counts as a failure. An rmmod that blocks
+# (a leaked reference can leave cleanup_net, and with it every pernet unregister, stuck
+# for good) is abandoned after a deadline, so the run still reports instead of hanging.
+ipvs_unload() {
+	local tries mods m pid waited
+	for tries in $(seq 1 100); do
+		mods=$(awk '$1 ~ /^ip_vs/ { print $1 }' /proc/modules | grep -vx ip_vs || true)
+		[[ -d /sys/module/ip_vs ]] && mods="$mods ip_vs"
+		[[ -n ${mods// /} ]] || return 0
+		for m in $mods; do
+			rmmod "$m" 2>/dev/null &
+			pid=$!
+			for waited in $(seq 1 300); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			if kill -0 "$pid" 2>/dev/null; then
+				note "rmmod $m is blocked in the kernel (see the hung-task report in dmesg)"
+				return 1
+			fi
+			if wait "$pid"; then say "[+] guest: rmmod $m"; fi
+		done
+		sleep 0.1
+	done
+	note "rmmod failed; still loaded: $(awk '$1 ~ /^ip_vs/ { print $1 "(" $3 ")" }' /proc/modules | tr '\n' ' ')"
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------
+# dmesg
+
+DMESG_SEEN=0
+# Lines that mean the kernel is unhappy: a splat, a lockdep report, a refcount warning,
+# a netns teardown stuck on a leaked device reference, or a task hung in the kernel.
+readonly SPLAT_RE='BUG:|WARNING:|Oops|lockdep|possible circular locking|possible recursive locking|refcount_t|refcount:|unregister_netdevice: waiting|general protection fault|blocked for more than|Call Trace:'
+
+dmesg_mark() { DMESG_SEEN=$(dmesg | wc -l); }
+
+# Prints the new splat lines since the last mark and returns 1 if there are any.
+dmesg_splats() {
+	local total new
+	total=$(dmesg | wc -l)
+	new=$(dmesg | tail -n "+$((DMESG_SEEN + 1))" | grep -E "$SPLAT_RE" || true)
+	DMESG_SEEN=$total
+	[[ -z $new ]] && return 0
+	printf '%s\n' "$new" | sed 's/^/# dmesg: /'
+	return 1
+}
+
+# ---------------------------------------------------------------------------------------
+# Topology
+
+NS_SEQ=0
+# Names of the current case's namespaces; set by topo_up.
+NS_DIR= NS_CLI= NS_A= NS_B=
+declare -A POD_PID=()
+
+# The caller bumps NS_SEQ before each case, outside any subshell, so names never repeat.
+new_ns_prefix() {
+	echo "scn$$x$NS_SEQ"
+}
+
+# Director sysctls for a named configuration (DESIGN.md, "Sysctls").
+config_sysctls() {
+	case $1 in
+	legacy) echo "conntrack=1 conn_reuse_mode=0 expire_nodest_conn=0" ;;
+	legacy-ct0) echo "conntrack=0 conn_reuse_mode=0 expire_nodest_conn=0" ;;
+	upstream) echo "conntrack=1 conn_reuse_mode=0 expire_nodest_conn=1" ;;
+	modern) echo "conntrack=1 conn_reuse_mode=1 expire_nodest_conn=1 expire_quiescent_template=1" ;;
+	*) return 1 ;;
+	esac
+}
+
+# pod_net NAME IP NS BRPORT: the pod's netns and veth on the director's bridge.
+pod_net() {
+	local name=$1 ip=$2 ns=$3 brport=$4
+	run guest ip netns add "$ns"
+	ns_ip "$ns" <<-EOF
+		link set lo up
+		link add eth0 type veth peer name $brport netns $NS_DIR
+		addr add $ip/24 dev eth0
+		link set eth0 up
+		route add default via $DIR_POD_IP
+	EOF
+	run "$NS_DIR" ip link set "$brport" master br0 up
+}
+
+# pod_start NAME IP NS: the pod's server, in the background; pod_wait waits for it.
+pod_start() {
+	local name=$1 ip=$2 ns=$3
+	say "[+] $ns: podserver.py --name $name --addr $ip &"
+	ns_exec "$ns" "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
+		--ready "$WORK/$ns.ready" &
+	POD_PID[$name]=$!
+}
+
+pod_wait() {
+	local name=$1 ns=$2 tries
+	for tries in $(seq 1 600); do
+		[[ -f $WORK/$ns.ready ]] && return 0
+		kill -0 "${POD_PID[$name]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	note "pod $name did not start"
+	return 1
+}
+
+# Destroy a pod the way a node does: the process dies, the CNI deletes the veth (at once,
+# from the director's side), then the netns goes (asynchronously, which no longer matters).
+pod_destroy() {
+	local name=$1 ns=$2 brport=$3
+	if [[ -n ${POD_PID[$name]:-} ]]; then
+		say "[+] guest: kill pod $name server (pid ${POD_PID[$name]})"
+		kill "${POD_PID[$name]}" 2>/dev/null || true
+		wait "${POD_PID[$name]}" 2>/dev/null || true
+		unset "POD_PID[$name]"
+	fi
+	run "$NS_DIR" ip link del "$brport"
+	run guest ip netns del "$ns"
+}
+
+# topo_up CONFIG KNOB [PERSIST]: namespaces, addresses, both pods (B is not in the service
+# yet), the IPVS service with A alone at weight 1, and the director's sysctls. KNOB is "-"
+# to leave conn_reuse_quiescent alone (stock has none), else its value. PERSIST is the
+# service's -p timeout. B's pod exists from the start, as a replacement pod does before
+# kube-proxy drains the old one, so that nothing slow runs between the phases.
+topo_up() {
+	local config=$1 knob=$2 persist=${3:-}
+	local prefix kv ns
+	prefix=$(new_ns_prefix)
+	NS_DIR=$prefix-dir NS_CLI=$prefix-cli NS_A=$prefix-pa NS_B=$prefix-pb
+	for ns in "$NS_DIR" "$NS_CLI"; do
+		run guest ip netns add "$ns"
+	done
+	ns_ip "$NS_CLI" <<-EOF
+		link set lo up
+		link add c0 type veth peer name d0 netns $NS_DIR
+		addr add $CLIENT_IP/24 dev c0
+		link set c0 up
+		route add default via $DIR_CLIENT_IP
+	EOF
+	ns_ip "$NS_DIR" <<-EOF
+		link set lo up
+		addr add $DIR_CLIENT_IP/24 dev d0
+		link set d0 up
+		link add vip0 type dummy
+		addr add $VIP/32 dev vip0
+		link set vip0 up
+		link add br0 type bridge
+		addr add $DIR_POD_IP/24 dev br0
+		link set br0 up
+	EOF
+	# Fast, unthrottled failure once a pod is gone: otherwise each "No route to host"
+	# waits ~1 s for ARP and ICMP errors are rate-limited, and the figures would show
+	# the defaults of the neighbour code rather than what IPVS decided.
+	local settings=(net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0)
+	for kv in mcast_solicit=1 ucast_solicit=1 app_solicit=0 retrans_time_ms=100 \
+		delay_first_probe_time=1 base_reachable_time_ms=1000; do
+		settings+=("net.ipv4.neigh.br0.$kv")
+	done
+	# The director's IPVS sysctls exist once ip_vs is loaded, which happened before this
+	# netns was created, so the knob starts at the module parameter's value.
+	if [[ $knob != - ]]; then
+		note "conn_reuse_quiescent in the new director netns: $(ns_exec "$NS_DIR" cat /proc/sys/net/ipv4/vs/conn_reuse_quiescent 2>&1)"
+	fi
+	for kv in $(config_sysctls "$config"); do
+		settings+=("net.ipv4.vs.$kv")
+	done
+	[[ $knob == - ]] || settings+=("net.ipv4.vs.conn_reuse_quiescent=$knob")
+	# Persistence case: templates to a quiescent pod stay in use (the kernel default), so
+	# only our path may expire them.
+	[[ -z $persist ]] || settings+=(net.ipv4.vs.expire_quiescent_template=0)
+	ns_sysctl "$NS_DIR" "${settings[@]}"
+
+	pod_net A "$POD_A_IP" "$NS_A" va
+	pod_net B "$POD_B_IP" "$NS_B" vb
+	pod_start A "$POD_A_IP" "$NS_A"
+	pod_start B "$POD_B_IP" "$NS_B"
+	agent_start
+	# Conntrack hooks only run in a netns that asked for them; on a node kube-proxy's
+	# iptables rules do. A masquerading service on the FTP port is IPVS's own way of
+	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
+	# No traffic ever goes to it.
+	ns_ipvsadm "$NS_DIR" <<-EOF
+		-A -t $VIP:$VPORT -s rr ${persist:+-p $persist}
+		-a -t $VIP:$VPORT -r $POD_A_IP:$VPORT -m -w 1
+		-A -t $VIP:21 -s rr
+		-a -t $VIP:21 -r $POD_A_IP:21 -m -w 1
+	EOF
+	pod_wait A "$NS_A"
+	pod_wait B "$NS_B"
+	agent_wait
+}
+
+topo_down() {
+	local name ns
+	for name in "${!POD_PID[@]}"; do
+		kill "${POD_PID[$name]}" 2>/dev/null || true
+		wait "${POD_PID[$name]}" 2>/dev/null || true
+	done
+	POD_PID=()
+	agent_stop
+	for ns in "$NS_CLI" "$NS_A" "$NS_B" "$NS_DIR"; do
+		[[ -n $ns ]] && [[ -e /run/netns/$ns ]] && run guest ip netns del "$ns"
+	done
+	NS_DIR= NS_CLI= NS_A= NS_B=
+	return 0
+}
+
+cleanup() {
+	local status=$?
+	topo_down >/dev/null 2>&1 || true
+	rm -rf "$WORK"
+	return "$status"
+}
+
+# ---------------------------------------------------------------------------------------
+# Phases
+#
+# A phase leaves raw files in $RUN_DIR: director snapshots before and after it and the
+# client's per-connection records. figures.py turns them into the run's JSON once the
+# run is over, so that under TCG (where each python start costs about a second) a phase
+# costs one python process, the client, and the runs stay well inside IPVS's 120 s
+# TIME_WAIT that every later phase depends on.
+
+hex_ip() {
+	# shellcheck disable=SC2086 # the dots become four words on purpose
+	printf '%02X%02X%02X%02X' ${1//./ }
+}
+
+# snapshot NAME: the director's connection table, our counters (when the module has
+# them) and the conntrack count, copied by one process.
+snapshot() {
+	ns_exec "$NS_DIR" sh -c '
+		cat /proc/net/ip_vs_conn >"$1.conn"
+		cat /proc/net/ip_vs_reuse_stats >"$1.stats" 2>/dev/null || rm -f "$1.stats"
+		cat /proc/sys/net/netfilter/nf_conntrack_count >"$1.ct" 2>/dev/null || true
+	' _ "$RUN_DIR/$1"
+}
+
+# entries_to_a SNAPSHOT LO-HI: TIME_WAIT/CLOSE entries to pod A whose client port is in
+# LO..HI, which is exactly what reusing those ports will hit. mawk has no strtonum.
+entries_to_a() {
+	awk -v dest="$(hex_ip "$POD_A_IP")" -v lo="${2%-*}" -v hi="${2#*-}" '
+		function hex(s,   i, n) {
+			for (i = 1; i <= length(s); i++)
+				n = n * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1
+			return n
+		}
+		NR > 1 && $6 == dest && ($8 == "TIME_WAIT" || $8 == "CLOSE") {
+			p = hex($3); if (p >= lo && p <= hi) n++
+		}
+		END { print n + 0 }' "$RUN_DIR/$1.conn"
+}
+
+# The client agent: one python process per run serves every burst and the long-lived
+# connection (client.py agent), because under TCG each python start takes seconds and
+# every second between warm and the last reuse phase eats into IPVS's 120 s TIME_WAIT.
+AGENT_PID= AGENT_CTL= AGENT_REPLY=
+agent_start() {
+	mkfifo "$RUN_DIR/agent.ctl" "$RUN_DIR/agent.reply"
+	say "[+] $NS_CLI: client.py agent &"
+	ns_exec "$NS_CLI" "$PY" -S "$SCN_DIR/client.py" --timeout "$CONNECT_TIMEOUT" \
+		--threads "$CLIENT_THREADS" agent --ctl "$RUN_DIR/agent.ctl" \
+		--reply "$RUN_DIR/agent.reply" &
+	AGENT_PID=$!
+}
+
+# Opening the FIFOs in the agent's order (ctl, then reply) blocks until it is up.
+agent_wait() {
+	exec {AGENT_CTL}>"$RUN_DIR/agent.ctl"
+	exec {AGENT_REPLY}<"$RUN_DIR/agent.reply"
+}
+
+# agent COMMAND...: send one command, print its one-line JSON answer.
+agent() {
+	local answer
+	printf '%s\n' "$*" >&"$AGENT_CTL"
+	if ! IFS= read -r -t 600 answer <&"$AGENT_REPLY"; then
+		note "the client agent did not answer '$*'"
+		return 1
+	fi
+	printf '%s\n' "$answer"
+}
+
+agent_stop() {
+	[[ -n $AGENT_PID ]] || return 0
+	if [[ -n $AGENT_CTL ]]; then
+		{ printf 'quit\n' >&"$AGENT_CTL"; } 2>/dev/null || true
+		exec {AGENT_CTL}>&- {AGENT_REPLY}<&-
+	fi
+	kill "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID= AGENT_CTL= AGENT_REPLY=
+}
+
+# burst PHASE PORTS: one short connection per port; the summary is printed as it comes.
+burst() {
+	local phase=$1 ports=$2
+	say "[+] $NS_CLI: client burst $phase, source ports $ports"
+	agent burst "$phase" "$ports" "$RUN_DIR/$phase.client.json" | sed 's/^/# client: /'
+}
+
+hold_open() {
+	say "[+] $NS_CLI: client opens the long-lived connection from port $HOLD_PORT"
+	agent hold-open "$HOLD_PORT" | sed 's/^/# long-lived: /'
+}
+
+hold_close() {
+	say "[+] $NS_CLI: client closes the long-lived connection"
+	agent hold-close >"$RUN_DIR/hold.json"
+	sed 's/^/# long-lived: /' "$RUN_DIR/hold.json"
+}
+
+# phase NAME PORTS ACTION...: apply ACTION (the state change that starts the phase), count
+# the entries to A that PORTS will hit, then reuse PORTS. Zero entries means the phase
+# cannot show anything; the judges fail the run for it, and it is said here at once.
+#
+# The entries are counted twice: before the change, which is what the phase was built to
+# hit and must not be zero, and after it, just before the burst, which is what the SYNs
+# meet. The two differ only where the kernel itself flushes entries on the change
+# (expire_nodest_conn=1 expires a removed destination's connections since 5.9).
+phase() {
+	local name=$1 ports=$2 built hits
+	shift 2
+	[[ $name == warm ]] || snapshot "$name.pre"
+	"$@"
+	snapshot "$name.before"
+	if [[ $name != warm ]]; then
+		built=$(entries_to_a "$name.pre" "$ports")
+		hits=$(entries_to_a "$name.before" "$ports")
+		note "$RUN_LABEL: $name reuses ports $ports; entries to A in TIME_WAIT/CLOSE: $built before the change, $hits at the burst"
+		[[ $built -gt 0 ]] || note "$RUN_LABEL: FAIL: no entries to hit, the $name phase proves nothing"
+	fi
+	burst "$name" "$ports"
+	snapshot "$name.after"
+	PHASE_SPECS+=("$name=$ports")
+}
+
+drain_a() {
+	agent hold-status >"$RUN_DIR/hold.at_weight0.json"
+	ns_ipvsadm "$NS_DIR" <<-EOF
+		-a -t $VIP:$VPORT -r $POD_B_IP:$VPORT -m -w 1
+		-e -t $VIP:$VPORT -r $POD_A_IP:$VPORT -m -w 0
+	EOF
+}
+
+remove_a() {
+	run "$NS_DIR" ipvsadm -d -t "$VIP:$VPORT" -r "$POD_A_IP:$VPORT"
+}
+
+# scenario LABEL SET CONFIG KNOB [PERSIST]: one full run (warm, draining, destroyed,
+# removed) in fresh namespaces; the figures go to $FIG_DIR/LABEL.json. With PERSIST the
+# service is persistent and only warm and draining run: the question there is only
+# where the client's template sends a reused port.
+scenario() {
+	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} sysctls meta
+	RUN_LABEL=$label PHASE_SPECS=()
+	RUN_DIR=$WORK/$label
+	mkdir -p "$RUN_DIR"
+	sysctls="$(config_sysctls "$config")"
+	[[ $knob == - ]] || sysctls+=" conn_reuse_quiescent=$knob"
+	[[ -n $persist ]] && sysctls+=" expire_quiescent_template=0"
+	note "scenario $label: $set set, sysctls: $sysctls${persist:+, persistent service -p $persist}"
+	topo_up "$config" "$knob" "$persist"
+
+	# The long-lived connection is opened to A while nothing else can serve it.
+	hold_open
+	# warm: A alone fills the port sets with TIME_WAIT entries to A.
+	if [[ -n $persist ]]; then
+		phase warm "$P1" true
+	else
+		phase warm "$P1,$P2,$P3" true
+	fi
+
+	# draining: kube-proxy's graceful termination, A stays alive at weight 0.
+	phase draining "$P1" drain_a
+	sleep 0.5 # a few more echoes after the burst, still on the weight-0 pod
+	hold_close
+
+	if [[ -z $persist ]]; then
+		# destroyed: the pod is gone, IPVS still holds its entries.
+		phase destroyed "$P2" pod_destroy A "$NS_A" va
+		# removed: kube-proxy ends the drain by deleting the real server.
+		phase removed "$P3" remove_a
+	fi
+	topo_down
+
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "ports_per_set": %s}' \
+		"$label" "$set" "$(modinfo -F filename ip_vs 2>/dev/null || true)" "$config" "$sysctls" \
+		"${persist:-null}" "$PORTS_PER_SET")
+	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
+		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"
+}

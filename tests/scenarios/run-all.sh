@@ -1,0 +1,326 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Run the scenario tests of issue 2 (cases 1-8) in one guest boot and report them TAP-like.
+#
+# Usage (inside the guest, as root):  tests/scenarios/run-all.sh [--only REGEX] [--list]
+# From the host:  tests/vm/run.sh --abi "$(tests/vm/kernel.sh resolve 6.1)" -- \
+#                     tests/scenarios/run-all.sh
+#
+# Scenario runs are data and cases are judges: the runs the selected cases need are made
+# first, grouped by module set so that each set is loaded once, then every case judges the
+# figures ($IPVS_VM_OUT/figures/RUN.json). A run whose module set is not built is skipped,
+# and so is every case that needs it; a skip is counted and shown, never a pass.
+# Exit status: 0 when nothing failed, 1 otherwise (skips do not fail the run).
+set -euo pipefail
+
+# shellcheck source=tests/scenarios/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# ---------------------------------------------------------------------------------------
+# Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST". Runs that share a set and its
+# parameters are made one after the other, without reloading the modules.
+declare -A RUNS=(
+	[stock-legacy]="stock||legacy|-|"
+	[stock-modern]="stock||modern|-|"
+	[stock-persist]="stock||legacy|-|60"
+	[stock-legacy-ct0]="stock||legacy-ct0|-|"
+	[plain-legacy]="plain||legacy|-|"
+	[variant-knob0-legacy]="variant||legacy|0|"
+	[variant-knob0-modern]="variant||modern|0|"
+	[variant-legacy]="variant|conn_reuse_quiescent=1|legacy|1|"
+	[variant-knob1-modern]="variant|conn_reuse_quiescent=1|modern|1|"
+	[variant-persist]="variant|conn_reuse_quiescent=1|legacy|1|60"
+	[variant-legacy-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1|"
+)
+readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 plain-legacy
+	variant-knob0-legacy variant-knob0-modern variant-legacy variant-knob1-modern
+	variant-persist variant-legacy-ct0)
+
+# Cases: name -> runs it judges. The sysctl case (7) and the splat checks (8) are made
+# by their own functions.
+readonly CASE_ORDER=(
+	case1-stock-legacy-bug-reproduces
+	case1-plain-legacy-bug-reproduces
+	case2-variant-knob1-legacy-fixed
+	case3-variant-knob0-legacy-same-as-stock
+	case3-variant-knob0-modern-same-as-stock
+	case4-variant-knob1-modern-no-worse-than-stock
+	case5-persistence-reused-port-leaves-quiescent-pod
+	case6-conntrack0-stock-legacy-bug-reproduces
+	case6-conntrack0-variant-knob1-fixed
+	case7-sysctl
+)
+declare -A CASE_RUNS=(
+	[case1-stock-legacy-bug-reproduces]="stock-legacy"
+	[case1-plain-legacy-bug-reproduces]="plain-legacy"
+	[case2-variant-knob1-legacy-fixed]="variant-legacy"
+	[case3-variant-knob0-legacy-same-as-stock]="variant-knob0-legacy stock-legacy"
+	[case3-variant-knob0-modern-same-as-stock]="variant-knob0-modern stock-modern"
+	[case4-variant-knob1-modern-no-worse-than-stock]="variant-knob1-modern stock-modern"
+	[case5-persistence-reused-port-leaves-quiescent-pod]="variant-persist stock-persist"
+	[case6-conntrack0-stock-legacy-bug-reproduces]="stock-legacy-ct0"
+	[case6-conntrack0-variant-knob1-fixed]="variant-legacy-ct0"
+	[case7-sysctl]=""
+)
+
+declare -A RUN_STATE=() # label -> done | skip:REASON | fail:REASON
+LOADED=                 # "SET|PARAMS" currently loaded
+
+usage() {
+	sed -n '4,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit 2
+}
+
+# ensure_loaded SET PARAMS: the set with those ip_vs parameters, loaded once. Not to be
+# called in a subshell (it keeps LOADED); on failure WHY says why.
+# MISSING=1 when the set is not built (a skip); anything else is a failure.
+WHY= MISSING=0
+ensure_loaded() {
+	local key="$1|$2"
+	WHY= MISSING=0
+	[[ $LOADED == "$key" ]] && return 0
+	WHY=$(ipvs_set_missing "$1")
+	[[ -z $WHY ]] || { MISSING=1; return 1; }
+	if ! ipvs_unload; then
+		WHY="rmmod of the previous set failed"
+		return 1
+	fi
+	LOADED=
+	# shellcheck disable=SC2086 # PARAMS is a list of words
+	if ! ipvs_load "$1" $2; then
+		WHY="loading the $1 set failed"
+		return 1
+	fi
+	LOADED=$key
+}
+
+# dmesg after a run or case: every check is its own case-8 assertion.
+check_splats() {
+	if dmesg_splats; then
+		tap_ok "case8 no kernel splats: $1"
+	else
+		tap_not_ok "case8 no kernel splats: $1"
+	fi
+}
+
+do_run() {
+	local label=$1 set params config knob persist rc
+	IFS='|' read -r set params config knob persist <<<"${RUNS[$label]}"
+	if ! ensure_loaded "$set" "$params"; then
+		if ((MISSING)); then
+			RUN_STATE[$label]="skip:$WHY"
+		else
+			RUN_STATE[$label]="fail:$WHY"
+		fi
+		note "run $label not made: $WHY"
+		return 0
+	fi
+	NS_SEQ=$((NS_SEQ + 1))
+	local t0=$SECONDS
+	# A subshell with its own cleanup, so that a run which breaks half-way leaves no
+	# namespaces or servers behind and the next run still starts clean.
+	set +e
+	(
+		set -e
+		trap 'topo_down >/dev/null 2>&1' EXIT
+		scenario "$label" "$set" "$config" "$knob" "$persist"
+	)
+	rc=$?
+	set -e
+	note "run $label took $((SECONDS - t0)) s"
+	if [[ $rc -eq 0 && -f $FIG_DIR/$label.json ]]; then
+		RUN_STATE[$label]="done"
+	else
+		RUN_STATE[$label]="fail:the run itself broke (status $rc)"
+	fi
+	check_splats "run $label"
+}
+
+# judge CASE: the case's verdict from its runs' figures.
+judge() {
+	local case=$1 runs r state
+	read -r -a runs <<<"${CASE_RUNS[$case]}"
+	for r in "${runs[@]}"; do
+		state=${RUN_STATE[$r]:-skip:run $r was not made}
+		case $state in
+		skip:*) tap_skip "$case" "${state#skip:}"; return 0 ;;
+		fail:*) note "$r: ${state#fail:}"; tap_not_ok "$case"; return 0 ;;
+		esac
+	done
+	local fig=$FIG_DIR j=() status=0
+	case $case in
+	case1-*-bug-reproduces | case6-*-bug-reproduces) j=("bug ${runs[0]}") ;;
+	case2-* | case6-*-fixed) j=("fixed ${runs[0]}") ;;
+	case3-*) j=("same ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
+	case4-*) j=("no-worse ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
+	# The stock run must show the template sending the port to A, or the variant's
+	# result would prove nothing.
+	case5-*) j=("bug ${runs[1]}" "fixed ${runs[0]}") ;;
+	esac
+	local kind a b
+	for spec in "${j[@]}"; do
+		read -r kind a b <<<"$spec"
+		"$PY" -S "$SCN_DIR/figures.py" judge "$kind" "$fig/$a.json" ${b:+"$fig/$b.json"} || status=1
+	done
+	tap_result "$case" "$status"
+}
+
+# ---------------------------------------------------------------------------------------
+# Case 7: the sysctl and the counters file, in throwaway namespaces.
+
+readonly KNOB=/proc/sys/net/ipv4/vs/conn_reuse_quiescent
+readonly STATS=/proc/net/ip_vs_reuse_stats
+
+# try_write NS FILE VALUE: "ok" or the errno name of the failed write.
+try_write() {
+	ns_exec "$1" "$PY" -S -c '
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    try:
+        os.write(fd, sys.argv[2].encode())
+    finally:
+        os.close(fd)
+    print("ok")
+except OSError as e:
+    print(errno.errorcode.get(e.errno, str(e.errno)))' "$2" "$3"
+}
+
+knob_of() { ns_exec "$1" cat "$KNOB" 2>/dev/null || echo missing; }
+
+sysctl_ns() {
+	NS_SEQ=$((NS_SEQ + 1))
+	local ns=scn$$x${NS_SEQ}-$1
+	run guest ip netns add "$ns" >&2
+	echo "$ns"
+}
+
+case7() {
+	local n1 n2 n3 v got status
+	if ! ensure_loaded variant ""; then
+		for t in default-0 invalid-writes-rejected independent-per-netns counters-read-only module-parameter; do
+			if ((MISSING)); then tap_skip "case7-sysctl $t" "$WHY"; else tap_not_ok "case7-sysctl $t"; fi
+		done
+		note "$WHY"
+		return 0
+	fi
+	n1=$(sysctl_ns k1)
+	n2=$(sysctl_ns k2)
+
+	got=$(knob_of "$n1")
+	note "knob in a new netns after loading without parameter: $got"
+	tap_result "case7-sysctl default-0" "$([[ $got == 0 ]]; echo $?)"
+
+	status=0
+	run "$n1" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=1 || status=1
+	for v in 4 -1 abc 2147483648; do
+		got=$(try_write "$n1" "$KNOB" "$v")
+		note "write '$v' -> $got, value now $(knob_of "$n1")"
+		[[ $got == EINVAL && $(knob_of "$n1") == 1 ]] || status=1
+	done
+	for v in 0 1 2 3; do
+		got=$(try_write "$n1" "$KNOB" "$v")
+		[[ $got == ok && $(knob_of "$n1") == "$v" ]] || { note "write '$v' -> $got"; status=1; }
+	done
+	tap_result "case7-sysctl invalid-writes-rejected" "$status"
+
+	status=0
+	run "$n1" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=1
+	run "$n2" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=2
+	note "knob: $n1=$(knob_of "$n1") $n2=$(knob_of "$n2") guest=$(knob_of guest)"
+	[[ $(knob_of "$n1") == 1 && $(knob_of "$n2") == 2 && $(knob_of guest) == 0 ]] || status=1
+	tap_result "case7-sysctl independent-per-netns" "$status"
+
+	status=0
+	local mode content
+	mode=$(ns_exec "$n1" stat -c %a "$STATS" 2>/dev/null || echo missing)
+	content=$(ns_exec "$n1" cat "$STATS" 2>/dev/null || true)
+	got=$(try_write "$n1" "$STATS" "rescheduled 5")
+	note "$STATS: mode $mode, write -> $got, content: $(echo "$content" | tr '\n' ';')"
+	[[ $mode == 444 && $got != ok ]] || status=1
+	grep -qx 'rescheduled [0-9]*' <<<"$content" || status=1
+	grep -qx 'dropped_old_conntrack [0-9]*' <<<"$content" || status=1
+	[[ $(ns_exec "$n1" cat "$STATS" 2>/dev/null) == "$content" ]] || status=1
+	tap_result "case7-sysctl counters-read-only" "$status"
+
+	run guest ip netns del "$n1"
+	run guest ip netns del "$n2"
+
+	if ensure_loaded variant conn_reuse_quiescent=2; then
+		n3=$(sysctl_ns k3)
+		got=$(knob_of "$n3")
+		note "knob in a netns created after insmod conn_reuse_quiescent=2: $got"
+		tap_result "case7-sysctl module-parameter" "$([[ $got == 2 ]]; echo $?)"
+		run guest ip netns del "$n3"
+	else
+		tap_not_ok "case7-sysctl module-parameter"
+		note "$WHY"
+	fi
+	check_splats "case7-sysctl"
+}
+
+# ---------------------------------------------------------------------------------------
+
+main() {
+	local only=. list=0 case r needed=()
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--only) only=${2:?--only needs a regex}; shift 2 ;;
+		--list) list=1; shift ;;
+		-h | --help) usage ;;
+		*) echo "run-all.sh: unknown argument $1" >&2; usage ;;
+		esac
+	done
+	local selected=()
+	for case in "${CASE_ORDER[@]}"; do
+		[[ $case =~ $only ]] && selected+=("$case")
+	done
+	if ((list)); then
+		printf '%s\n' "${selected[@]}"
+		exit 0
+	fi
+	[[ $(id -u) -eq 0 ]] || { echo "run-all.sh: must run as root (in the test guest)" >&2; exit 1; }
+	for tool in ip ipvsadm modprobe insmod rmmod modinfo "$PY"; do
+		command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing"; exit 1; }
+	done
+	trap cleanup EXIT
+	local t0=$SECONDS
+	note "kernel $ABI, ports per set $PORTS_PER_SET, client threads $CLIENT_THREADS, connect timeout ${CONNECT_TIMEOUT}s"
+	note "cases: ${selected[*]}"
+	dmesg_mark
+
+	# The runs the selected cases need, in RUN_ORDER so that each module set loads once.
+	local want=" "
+	for case in "${selected[@]}"; do want+="${CASE_RUNS[$case]} "; done
+	for r in "${RUN_ORDER[@]}"; do
+		[[ $want == *" $r "* ]] && needed+=("$r")
+	done
+	for r in "${needed[@]}"; do
+		do_run "$r"
+	done
+	for case in "${selected[@]}"; do
+		if [[ $case == case7-sysctl ]]; then
+			case7
+		else
+			judge "$case"
+		fi
+	done
+
+	# The last word on the module set: it must come out cleanly, and say nothing on the way.
+	if [[ -d /sys/module/ip_vs ]]; then
+		if ipvs_unload; then
+			tap_ok "case8 rmmod of the whole ${LOADED%%|*} set"
+		else
+			tap_not_ok "case8 rmmod of the whole ${LOADED%%|*} set"
+		fi
+		LOADED=
+	fi
+	check_splats "after the final rmmod"
+
+	note "wall time $((SECONDS - t0)) s; figures in $FIG_DIR"
+	say "1..$TAP_N"
+	say "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
+	[[ $TAP_FAIL -eq 0 ]]
+}
+
+main "$@"
