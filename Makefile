@@ -3,7 +3,7 @@
 
 KVER ?= $(shell uname -r)
 KSRC ?=
-KERNELS ?= 6.1
+KERNELS ?= 6.1 6.12 5.10
 BUILD_TYPE ?= RelWithDebInfo
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))

@@ -174,6 +174,21 @@ def judge_fixed(run: dict) -> list[str]:
     return why
 
 
+def judge_remedy(run: dict) -> list[str]:
+    """Upstream's own remedy: nothing new lands on A and nothing fails, by its own path."""
+    why = preconditions(run, phases_of(run))
+    for name in phases_of(run):
+        p = run["phases"].get(name)
+        if p is None:
+            continue
+        if on_a(p):
+            why.append(f"{name}: {on_a(p)} new connections landed on the old pod A")
+        if failed(p):
+            why.append(f"{name}: {failed(p)} connections failed: {p['client']['errors']}")
+    why += judge_hold(run)
+    return why
+
+
 def judge_hold(run: dict) -> list[str]:
     """Graceful termination: the connection opened to A before the drain keeps working."""
     p = run["phases"].get("draining")
@@ -252,7 +267,7 @@ def main() -> int:
     s.add_argument("--dest-b", required=True)
     s.add_argument("phases", nargs="+", help="NAME=PORTS in the order they ran")
     s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
-    s.add_argument("kind", choices=["bug", "fixed", "no-resched", "same", "no-worse", "hold"])
+    s.add_argument("kind", choices=["bug", "fixed", "remedy", "no-resched", "same", "no-worse", "hold"])
     s.add_argument("run")
     s.add_argument("ref", nargs="?")
     a = ap.parse_args()
@@ -273,6 +288,7 @@ def main() -> int:
         run = load(a.run)
         ref = load(a.ref) if a.ref else None
         judges = {"bug": lambda: judge_bug(run), "fixed": lambda: judge_fixed(run),
+                  "remedy": lambda: judge_remedy(run),
                   "no-resched": lambda: judge_no_resched(run), "hold": lambda: judge_hold(run),
                   "same": lambda: judge_same(run, ref), "no-worse": lambda: judge_no_worse(run, ref)}
         return report(judges[a.kind]())

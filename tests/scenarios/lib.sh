@@ -576,6 +576,13 @@ remove_a() {
 	run "$NS_DIR" ipvsadm -d -t "$VIP:$VPORT" -r "$POD_A_IP:$VPORT"
 }
 
+# What is loaded, not what modprobe would pick: the variant has a version.
+loaded_ip_vs() {
+	local v
+	v=$(cat /sys/module/ip_vs/version 2>/dev/null) || v=
+	echo "ip_vs ${v:+variant $v }srcversion $(cat /sys/module/ip_vs/srcversion 2>/dev/null)"
+}
+
 # scenario LABEL SET CONFIG KNOB [PERSIST]: one full run (warm, draining, destroyed,
 # removed) in fresh namespaces; the figures go to $FIG_DIR/LABEL.json. With PERSIST the
 # service is persistent and only warm and draining run: the question there is only
@@ -614,7 +621,7 @@ scenario() {
 	topo_down
 
 	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "ports_per_set": %s}' \
-		"$label" "$set" "$(modinfo -F filename ip_vs 2>/dev/null || true)" "$config" "$sysctls" \
+		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" \
 		"${persist:-null}" "$PORTS_PER_SET")
 	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
 		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"

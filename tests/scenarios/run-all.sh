@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Run the scenario tests of issue 2 (cases 1-8) in one guest boot and report them TAP-like.
+# Runs the scenario tests (cases 1-9) in one guest boot and reports them TAP-like.
 #
-# Usage (inside the guest, as root):  tests/scenarios/run-all.sh [--only REGEX] [--list]
+# Usage (inside the guest, as root):  tests/scenarios/run-all.sh [--only REGEX] [--lab] [--list]
 # From the host:  tests/vm/run.sh --abi "$(tests/vm/kernel.sh resolve 6.1)" -- \
 #                     tests/scenarios/run-all.sh
 #
@@ -24,6 +24,7 @@ declare -A RUNS=(
 	[stock-modern]="stock||modern|-|"
 	[stock-persist]="stock||legacy|-|60"
 	[stock-legacy-ct0]="stock||legacy-ct0|-|"
+	[stock-upstream]="stock||upstream|-|"
 	[plain-legacy]="plain||legacy|-|"
 	[variant-knob0-legacy]="variant||legacy|0|"
 	[variant-knob0-modern]="variant||modern|0|"
@@ -32,7 +33,7 @@ declare -A RUNS=(
 	[variant-persist]="variant|conn_reuse_quiescent=1|legacy|1|60"
 	[variant-legacy-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1|"
 )
-readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 plain-legacy
+readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 stock-upstream plain-legacy
 	variant-knob0-legacy variant-knob0-modern variant-legacy variant-knob1-modern
 	variant-persist variant-legacy-ct0)
 
@@ -49,6 +50,7 @@ readonly CASE_ORDER=(
 	case6-conntrack0-stock-legacy-bug-reproduces
 	case6-conntrack0-variant-knob1-fixed
 	case7-sysctl
+	case9-upstream-remedy-no-errors
 )
 declare -A CASE_RUNS=(
 	[case1-stock-legacy-bug-reproduces]="stock-legacy"
@@ -61,6 +63,7 @@ declare -A CASE_RUNS=(
 	[case6-conntrack0-stock-legacy-bug-reproduces]="stock-legacy-ct0"
 	[case6-conntrack0-variant-knob1-fixed]="variant-legacy-ct0"
 	[case7-sysctl]=""
+	[case9-upstream-remedy-no-errors]="stock-upstream"
 )
 
 declare -A RUN_STATE=() # label -> done | skip:REASON | fail:REASON
@@ -156,6 +159,7 @@ judge() {
 	# The stock run must show the template sending the port to A, or the variant's
 	# result would prove nothing.
 	case5-*) j=("bug ${runs[1]}" "fixed ${runs[0]}") ;;
+	case9-*) j=("remedy ${runs[0]}") ;;
 	esac
 	local kind a b
 	for spec in "${j[@]}"; do
@@ -261,12 +265,29 @@ case7() {
 
 # ---------------------------------------------------------------------------------------
 
+# The lab's answer at a glance: stock, the variant and upstream's remedy side by side.
+lab_table() {
+	local args=() spec title label
+	for spec in "stock IPVS, legacy:stock-legacy" "variant, knob 1:variant-legacy" \
+		"upstream remedy:stock-upstream"; do
+		title=${spec%%:*} label=${spec#*:}
+		[[ -f $FIG_DIR/$label.json ]] && args+=("$title" "$FIG_DIR/$label.json")
+	done
+	((${#args[@]})) || return 0
+	say ""
+	say "Kernel $ABI under QEMU TCG; $PORTS_PER_SET reused source ports per phase."
+	say "legacy = conntrack=1 conn_reuse_mode=0 expire_nodest_conn=0 (the affected kernels' decision);"
+	say "upstream remedy = legacy with expire_nodest_conn=1 on a kernel that has c95c07836fa4."
+	"$PY" -S "$SCN_DIR/table.py" "${args[@]}"
+}
+
 main() {
-	local only=. list=0 case r needed=()
+	local only=. list=0 lab=0 case r needed=()
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--only) only=${2:?--only needs a regex}; shift 2 ;;
 		--list) list=1; shift ;;
+		--lab) lab=1; only='^(case1-stock-legacy|case2|case9)'; shift ;;
 		-h | --help) usage ;;
 		*) echo "run-all.sh: unknown argument $1" >&2; usage ;;
 		esac
@@ -317,6 +338,9 @@ main() {
 	fi
 	check_splats "after the final rmmod"
 
+	if ((lab)); then
+		lab_table
+	fi
 	note "wall time $((SECONDS - t0)) s; figures in $FIG_DIR"
 	say "1..$TAP_N"
 	say "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+// Risk counting, advice and the documented status --json keys.
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstring>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "ipvs_drain/status.h"
+#include "ipvs_drain/uapi.h"
+
+using namespace ipvs;
+using namespace ipvs::status;
+namespace u = ipvs::uapi;
+
+namespace {
+
+Service svc_with(std::vector<std::pair<std::uint32_t, std::uint32_t>> dests, std::uint32_t fwd = u::CONN_F_MASQ)
+{
+	Service s;
+	s.af = AF_INET;
+	s.protocol = IPPROTO_TCP;
+	s.addr = addr_from_v4(0x0a60000a);
+	s.port = 80;
+	for (auto [ip, w] : dests) {
+		Dest d;
+		d.af = AF_INET;
+		d.addr = addr_from_v4(ip);
+		d.port = 8080;
+		d.weight = w;
+		d.conn_flags = fwd;
+		s.dests.push_back(d);
+	}
+	return s;
+}
+
+ConnEntry conn(std::uint32_t dest, const char *state, const char *proto = "TCP")
+{
+	ConnEntry c;
+	c.protocol = proto;
+	c.af = c.daf = AF_INET;
+	c.caddr = addr_from_v4(0x0a000002);
+	c.vaddr = addr_from_v4(0x0a60000a);
+	c.vport = 80;
+	c.daddr = addr_from_v4(dest);
+	c.dport = 8080;
+	c.state = state;
+	return c;
+}
+
+Report base_report(const char *kernel, int reuse, int nodest, std::optional<int> knob)
+{
+	Report r;
+	r.kernel = kernel;
+	r.ipvs_version = "1.2.1";
+	r.variant_loaded = knob.has_value();
+	r.sysctls = {{"conn_reuse_mode", reuse}, {"expire_nodest_conn", nodest}, {"expire_quiescent_template", 0},
+		     {"conntrack", 1}, {"conn_reuse_quiescent", knob}};
+	return r;
+}
+
+} // namespace
+
+TEST(Risk, CountsOnlyReusableEntriesToWeightZeroOrRemoved)
+{
+	std::vector<Service> services = {svc_with({{0x0af40102, 0}, {0x0af40103, 1}})};
+	std::vector<ConnEntry> conns = {
+		conn(0x0af40102, "TIME_WAIT"), conn(0x0af40102, "TIME_WAIT"), conn(0x0af40102, "CLOSE"),
+		conn(0x0af40102, "ESTABLISHED"), // live traffic is not at risk
+		conn(0x0af40102, "FIN_WAIT"),    // Masq: replies pass the director, no NOOUTPUT
+		conn(0x0af40103, "TIME_WAIT"),   // weight 1: scheduled normally
+		conn(0x0af40109, "TIME_WAIT"),   // removed destination
+		conn(0x0af40102, "TIME_WAIT", "UDP"),
+	};
+	auto rows = compute_risk(services, conns);
+	ASSERT_EQ(rows.size(), 1u);
+	EXPECT_EQ(rows[0].name, "TCP 10.96.0.10:80");
+	EXPECT_EQ(rows[0].entries(), 4u);
+	ASSERT_EQ(rows[0].dests.size(), 2u);
+	EXPECT_TRUE(rows[0].dests[0].present);
+	EXPECT_EQ(rows[0].dests[0].time_wait, 2u);
+	EXPECT_EQ(rows[0].dests[0].close, 1u);
+	EXPECT_FALSE(rows[0].dests[1].present);
+}
+
+TEST(Risk, FinWaitCountsForRouteAndTunnel)
+{
+	std::vector<Service> services = {svc_with({{0x0af40102, 0}}, u::CONN_F_DROUTE)};
+	auto rows = compute_risk(services, {conn(0x0af40102, "FIN_WAIT"), conn(0x0af40102, "SYN_RECV")});
+	EXPECT_EQ(rows[0].dests.at(0).fin_wait_nooutput, 1u);
+	EXPECT_EQ(rows[0].entries(), 1u);
+}
+
+TEST(Risk, FwmarkServiceFoundThroughItsDestination)
+{
+	Service fw = svc_with({{0x0af40102, 0}});
+	fw.fwmark = 5;
+	fw.protocol = 0;
+	auto rows = compute_risk({fw}, {conn(0x0af40102, "TIME_WAIT")});
+	EXPECT_EQ(rows[0].name, "FWM 5");
+	EXPECT_EQ(rows[0].entries(), 1u);
+}
+
+TEST(Advice, FollowsSysctlsKernelAndRisk)
+{
+	Report r = base_report("5.4.0-100-generic", 0, 0, std::nullopt);
+	ServiceRisk sr;
+	DestRisk d;
+	d.time_wait = 7;
+	sr.dests.push_back(d);
+	r.risk = {sr};
+	EXPECT_NE(advise(r).find("load the ipvs-drain variant"), std::string::npos) << advise(r);
+
+	r = base_report("6.1.0-18-amd64", 0, 1, 0);
+	EXPECT_NE(advise(r).find("already reschedules"), std::string::npos) << advise(r);
+
+	r = base_report("5.10.0-30-amd64", 0, 1, 0);
+	r.risk = {sr};
+	EXPECT_NE(advise(r).find("ipvs-drain enable"), std::string::npos) << advise(r);
+
+	r = base_report("6.1.0-18-amd64", 0, 0, 1);
+	EXPECT_NE(advise(r).find("The fix is on"), std::string::npos) << advise(r);
+
+	ServiceRisk fin;
+	DestRisk fd;
+	fd.fin_wait_nooutput = 2;
+	fin.dests.push_back(fd);
+	r.risk = {fin};
+	EXPECT_NE(advise(r).find("--mode 3"), std::string::npos) << advise(r);
+}
+
+TEST(KernelFix, VersionBoundary)
+{
+	EXPECT_EQ(kernel_has_nodest_fix("5.16.0"), std::optional<bool>(true));
+	EXPECT_EQ(kernel_has_nodest_fix("6.12.9-amd64"), std::optional<bool>(true));
+	EXPECT_FALSE(kernel_has_nodest_fix("5.15.99"));
+	EXPECT_FALSE(kernel_has_nodest_fix("garbage"));
+}
+
+// A small strict JSON reader, enough to check that the output is JSON and has the documented keys.
+namespace {
+struct JsonCheck {
+	const std::string &s;
+	std::size_t i = 0;
+	std::vector<std::string> top_keys;
+	int depth = 0;
+	void ws()
+	{
+		while (i < s.size() && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r'))
+			i++;
+	}
+	bool str(std::string *out = nullptr)
+	{
+		if (s[i] != '"')
+			return false;
+		std::string v;
+		for (i++; i < s.size() && s[i] != '"'; i++) {
+			if (s[i] == '\\')
+				i++;
+			v += s[i];
+		}
+		if (i >= s.size())
+			return false;
+		i++;
+		if (out)
+			*out = v;
+		return true;
+	}
+	bool value()
+	{
+		ws();
+		if (i >= s.size())
+			return false;
+		if (s[i] == '{') {
+			depth++;
+			i++;
+			ws();
+			if (s[i] == '}') {
+				i++;
+				depth--;
+				return true;
+			}
+			for (;;) {
+				ws();
+				std::string k;
+				if (!str(&k))
+					return false;
+				if (depth == 1)
+					top_keys.push_back(k);
+				ws();
+				if (s[i++] != ':' || !value())
+					return false;
+				ws();
+				if (s[i] == ',') {
+					i++;
+					continue;
+				}
+				if (s[i] == '}') {
+					i++;
+					depth--;
+					return true;
+				}
+				return false;
+			}
+		}
+		if (s[i] == '[') {
+			i++;
+			ws();
+			if (s[i] == ']') {
+				i++;
+				return true;
+			}
+			for (;;) {
+				if (!value())
+					return false;
+				ws();
+				if (s[i] == ',') {
+					i++;
+					continue;
+				}
+				if (s[i] == ']') {
+					i++;
+					return true;
+				}
+				return false;
+			}
+		}
+		if (s[i] == '"')
+			return str();
+		for (const char *lit : {"true", "false", "null"})
+			if (s.compare(i, std::strlen(lit), lit) == 0) {
+				i += std::strlen(lit);
+				return true;
+			}
+		std::size_t start = i;
+		while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '-'))
+			i++;
+		return i > start;
+	}
+};
+} // namespace
+
+TEST(StatusJson, SchemaKeysAreStable)
+{
+	Report r = base_report("6.1.0-18-amd64", 0, 0, 1);
+	r.variant_version = "0.1 \"x\"";
+	r.counters = std::map<std::string, std::uint64_t>{{"dropped_old_conntrack", 1}, {"rescheduled", 42}};
+	r.risk = compute_risk({svc_with({{0x0af40102, 0}})}, {conn(0x0af40102, "TIME_WAIT")});
+	r.advice = advise(r);
+	std::string j = render_json(r);
+	JsonCheck c{j, 0, {}, 0};
+	ASSERT_TRUE(c.value()) << j;
+	c.ws();
+	EXPECT_EQ(c.i, j.size()) << "trailing bytes in " << j;
+	std::vector<std::string> want = {"schema", "kernel", "netns", "ipvs_version", "variant",
+					 "kernel_has_upstream_nodest_fix", "sysctls", "counters", "risk", "advice"};
+	EXPECT_EQ(c.top_keys, want);
+	for (const char *k : {"\"conn_reuse_mode\": 0", "\"expire_nodest_conn\": 0", "\"expire_quiescent_template\": 0",
+			      "\"conntrack\": 1", "\"conn_reuse_quiescent\": 1", "\"rescheduled\": 42",
+			      "\"total\": 1", "\"time_wait\": 1", "\"present\": true", "\"weight\": 0",
+			      "\"forward\": \"Masq\"", "\"loaded\": true", "\"version\": \"0.1 \\\"x\\\"\""})
+		EXPECT_NE(j.find(k), std::string::npos) << k << " missing in " << j;
+
+	Report stock = base_report("5.10.0-1", 1, 0, std::nullopt);
+	stock.advice = advise(stock);
+	std::string js = render_json(stock);
+	JsonCheck c2{js, 0, {}, 0};
+	ASSERT_TRUE(c2.value()) << js;
+	EXPECT_NE(js.find("\"counters\": null"), std::string::npos);
+	EXPECT_NE(js.find("\"conn_reuse_quiescent\": null"), std::string::npos);
+	EXPECT_NE(js.find("\"services\": []"), std::string::npos);
+}

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0
+// Encoding and decoding of IPVS generic-netlink attributes on libnl messages, with no socket involved.
+#pragma once
+
+#include <system_error>
+
+#include "ipvs_drain/model.h"
+
+struct nl_msg;
+struct nlattr;
+
+namespace ipvs::codec {
+
+// Request side: the nested IPVS_CMD_ATTR_SERVICE that names one service (as ipvsadm sends it).
+std::error_code put_service_key(nl_msg *msg, const ServiceKey &key);
+
+// Reply side, written the way the kernel fills its replies; used to build fixtures and in tests.
+std::error_code put_service_reply(nl_msg *msg, const Service &svc);
+std::error_code put_dest_reply(nl_msg *msg, const Dest &dest);
+std::error_code put_info_reply(nl_msg *msg, const Info &info);
+std::error_code put_timeouts_reply(nl_msg *msg, const Timeouts &t);
+std::error_code put_daemon_reply(nl_msg *msg, const Daemon &d);
+
+// Decoders take a whole generic-netlink reply message. EPROTO means a reply we cannot trust.
+std::error_code decode_service_msg(nl_msg *msg, Service &out);
+std::error_code decode_dest_msg(nl_msg *msg, int svc_af, Dest &out);
+std::error_code decode_info_msg(nl_msg *msg, Info &out);
+std::error_code decode_timeouts_msg(nl_msg *msg, Timeouts &out);
+std::error_code decode_daemon_msg(nl_msg *msg, Daemon &out);
+
+// Lower level: a nested service or dest attribute.
+std::error_code decode_service(nlattr *nested, Service &out);
+std::error_code decode_dest(nlattr *nested, int svc_af, Dest &out);
+
+} // namespace ipvs::codec

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0
+// IPVS requests on a single socket; unlike libipvs, no socket per call and no global error state.
+#include "ipvs_drain/client.h"
+
+#include <cerrno>
+
+#include <netlink/errno.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#include "ipvs_drain/codec.h"
+#include "ipvs_drain/uapi.h"
+
+namespace ipvs {
+
+namespace u = ipvs::uapi;
+
+std::error_code Client::open(Client &out)
+{
+	return nl::GenlSocket::open(u::kGenlName, out.sock_);
+}
+
+bool Client::is_family_missing(const std::error_code &ec)
+{
+	return ec.category() == nl::libnl_category() && ec.value() == NLE_OBJ_NOTFOUND;
+}
+
+std::error_code Client::get_info(Info &out)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_INFO, u::kGenlVersion, 0))
+		return ec;
+	return sock_.transact(std::move(msg), [&](nl_msg *m) {
+		return codec::decode_info_msg(m, out) ? -EPROTO : NL_OK;
+	});
+}
+
+std::error_code Client::get_dests(Service &svc)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_DEST, u::kGenlVersion, NLM_F_DUMP))
+		return ec;
+	ServiceKey key{svc.af, svc.protocol, svc.addr, svc.port, svc.fwmark};
+	if (auto ec = codec::put_service_key(msg.get(), key))
+		return ec;
+	std::vector<Dest> dests;
+	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
+		Dest d;
+		if (codec::decode_dest_msg(m, svc.af, d))
+			return -EPROTO;
+		dests.push_back(d);
+		return static_cast<int>(NL_OK);
+	});
+	if (!ec)
+		svc.dests = std::move(dests);
+	return ec;
+}
+
+std::error_code Client::get_services(std::vector<Service> &out)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_SERVICE, u::kGenlVersion, NLM_F_DUMP))
+		return ec;
+	std::vector<Service> services;
+	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
+		Service s;
+		if (codec::decode_service_msg(m, s))
+			return -EPROTO;
+		services.push_back(std::move(s));
+		return static_cast<int>(NL_OK);
+	});
+	if (ec)
+		return ec;
+	for (auto &s : services)
+		if (auto dec = get_dests(s))
+			return dec;
+	out = std::move(services);
+	return {};
+}
+
+std::error_code Client::get_service(const ServiceKey &key, Service &out)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_SERVICE, u::kGenlVersion, 0))
+		return ec;
+	if (auto ec = codec::put_service_key(msg.get(), key))
+		return ec;
+	bool got = false;
+	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
+		if (codec::decode_service_msg(m, out))
+			return -EPROTO;
+		got = true;
+		return static_cast<int>(NL_OK);
+	});
+	if (ec)
+		return ec;
+	if (!got)
+		return {ESRCH, std::system_category()};
+	return get_dests(out);
+}
+
+std::error_code Client::get_timeouts(Timeouts &out)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_CONFIG, u::kGenlVersion, 0))
+		return ec;
+	return sock_.transact(std::move(msg), [&](nl_msg *m) {
+		return codec::decode_timeouts_msg(m, out) ? -EPROTO : NL_OK;
+	});
+}
+
+std::error_code Client::get_daemons(std::vector<Daemon> &out)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_GET_DAEMON, u::kGenlVersion, NLM_F_DUMP))
+		return ec;
+	std::vector<Daemon> daemons;
+	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
+		Daemon d;
+		if (codec::decode_daemon_msg(m, d))
+			return -EPROTO;
+		daemons.push_back(d);
+		return static_cast<int>(NL_OK);
+	});
+	if (!ec)
+		out = std::move(daemons);
+	return ec;
+}
+
+} // namespace ipvs

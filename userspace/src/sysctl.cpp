@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0
+// /proc/sys access for IPVS knobs; the netns switch happens before any socket or /proc file is opened.
+#include "ipvs_drain/sysctl.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ipvs_drain/procfs.h"
+
+namespace ipvs::sysctl {
+
+namespace {
+std::string path_of(const std::string &name) { return std::string(kDir) + "/" + name; }
+} // namespace
+
+std::optional<int> read_int(const std::string &name, std::error_code *err)
+{
+	auto text = procfs::read_file(path_of(name));
+	if (!text) {
+		if (err)
+			*err = {errno, std::system_category()};
+		return std::nullopt;
+	}
+	char *end = nullptr;
+	errno = 0;
+	long v = std::strtol(text->c_str(), &end, 10);
+	if (end == text->c_str() || errno) {
+		if (err)
+			*err = {EPROTO, std::system_category()};
+		return std::nullopt;
+	}
+	return static_cast<int>(v);
+}
+
+std::error_code write_int(const std::string &name, int value)
+{
+	int fd = ::open(path_of(name).c_str(), O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return {errno, std::system_category()};
+	std::string text = std::to_string(value) + "\n";
+	ssize_t n = ::write(fd, text.data(), text.size());
+	int saved = errno;
+	::close(fd);
+	// proc_dointvec_minmax refuses out-of-range values with EINVAL at write time.
+	if (n < 0)
+		return {saved, std::system_category()};
+	if (static_cast<std::size_t>(n) != text.size())
+		return {EIO, std::system_category()};
+	return {};
+}
+
+bool ipvs_sysctls_present()
+{
+	struct stat st{};
+	return ::stat(kDir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool knob_present()
+{
+	struct stat st{};
+	return ::stat(path_of(kKnob).c_str(), &st) == 0;
+}
+
+std::error_code enter_netns(const std::string &name)
+{
+	std::string path = "/run/netns/" + name;
+	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return {errno, std::system_category()};
+	int rc = ::setns(fd, CLONE_NEWNET);
+	int saved = errno;
+	::close(fd);
+	if (rc < 0)
+		return {saved, std::system_category()};
+	return {};
+}
+
+} // namespace ipvs::sysctl
