@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config g++
 	libnl-3-dev libnl-genl-3-dev libgtest-dev
-	qemu-system-x86 busybox-static kmod cpio xz-utils patch
+	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
 )
 
