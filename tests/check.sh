@@ -70,6 +70,25 @@ add_counts() {
 	skipped=$((skipped + s))
 }
 
+# run_guest_suite TITLE ABI OUT CMD...: one boot running a guest suite whose
+# last lines say "N passed, N failed, N skipped".
+run_guest_suite() {
+	local title=$1 abi=$2 out=$3 log rc l
+	shift 3
+	log=build/logs/$(basename "$out").log
+	step "$title on $abi (QEMU TCG)"
+	rm -rf "$out"
+	mkdir -p "$out"
+	tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- "$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	if ! add_counts "$log"; then
+		fail_step "$title on $abi ended without a result line (exit $rc)"
+	elif [ "$rc" != 0 ] && ! tail -5 "$log" | grep -qE '[1-9][0-9]* failed'; then
+		fail_step "$title on $abi exited $rc"
+	fi
+	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "$log" | sed "s/^/$abi: /")
+}
+
 summary() {
 	echo
 	if [ ${#failures[@]} -gt 0 ]; then
@@ -140,40 +159,17 @@ for series in $kernels; do
 	done
 	[ "$built" = 1 ] || continue
 
-	out=build/vm/$abi
-	rm -rf "$out"
-	mkdir -p "$out"
 	guest=(tests/scenarios/run-all.sh)
 	# Every case on the first kernel; the core cases (stock and variant under
 	# legacy, knob 0 under modern, the sysctl) on the others.
 	[ "$series" = "$first" ] || guest+=(--only "$CORE_CASES")
 	[ "$lab" = 1 ] && guest=(tests/scenarios/run-all.sh --lab)
-	step "guest suite on $abi (QEMU TCG)"
-	tests/vm/run.sh --abi "$abi" --timeout 1800 --out "$out" -- \
-		"${guest[@]}" 2>&1 | tee "build/logs/guest-$abi.log"
-	rc=${PIPESTATUS[0]}
-	if ! add_counts "build/logs/guest-$abi.log"; then
-		fail_step "guest suite on $abi ended without a result line (exit $rc)"
-	elif [ "$rc" != 0 ] && ! grep -qE '[1-9][0-9]* failed' <(tail -5 "build/logs/guest-$abi.log"); then
-		fail_step "guest suite on $abi exited $rc"
-	fi
-	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "build/logs/guest-$abi.log" | sed "s/^/$abi: /")
+	run_guest_suite "scenario suite" "$abi" "build/vm/$abi" "${guest[@]}"
 
 	# The tool against ipvsadm, byte for byte, in a boot of its own.
 	if [ "$lab" = 0 ] && [ "$series" = "$first" ]; then
-		step "ipvs-drain against ipvsadm on $abi (QEMU TCG)"
-		out=build/vm/$abi-userspace
-		rm -rf "$out"
-		mkdir -p "$out"
-		tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- \
-			tests/vm-userspace/compare.sh 2>&1 | tee "build/logs/userspace-$abi.log"
-		rc=${PIPESTATUS[0]}
-		if ! add_counts "build/logs/userspace-$abi.log"; then
-			fail_step "userspace suite on $abi ended without a result line (exit $rc)"
-		elif [ "$rc" != 0 ] && ! grep -qE '[1-9][0-9]* failed' <(tail -5 "build/logs/userspace-$abi.log"); then
-			fail_step "userspace suite on $abi exited $rc"
-		fi
-		while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "build/logs/userspace-$abi.log" | sed "s/^/$abi: /")
+		run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
+			tests/vm-userspace/compare.sh
 	fi
 done
 

@@ -216,8 +216,7 @@ std::string advise(const Report &r)
 	}
 	if (stock_reschedules_weight0)
 		return "This kernel already reschedules reused ports aimed at weight-0 destinations (expire_nodest_conn=1 "
-		       "with upstream c95c07836fa4); only removed destinations still cost a dropped SYN and a 1 s retransmit, "
-		       "which is what the fix would add.";
+		       "with upstream c95c07836fa4) and expires the entries of removed ones; the fix changes nothing here.";
 	if (reuse_on)
 		return "conn_reuse_mode=1 already reschedules reused TIME_WAIT ports, with a 1 s stall where the old "
 		       "conntrack is confirmed; the fix is optional here.";
