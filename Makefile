@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
 
-.PHONY: all userspace kmod kmod-stock deps unit check lab style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check lab style clean help
 
 all: userspace
 
@@ -19,6 +19,7 @@ help:
 	@echo "make lab                  QEMU lab: the bug on stock IPVS, its absence with the variant"
 	@echo "make check [KERNELS=6.1]  every test (what CI runs); installs what it needs"
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
+	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
 	@echo "make style                checkpatch on the patch series"
 
 userspace:
@@ -38,6 +39,9 @@ deps:
 
 unit:
 	tests/run-unit.sh
+
+fuzz:
+	tests/fuzz/run.sh --seconds 600
 
 check:
 	tests/check.sh --kernels "$(KERNELS)"

@@ -129,6 +129,17 @@ if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
 	fi
 fi
 
+if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
+	step "fuzzing the parsers (libFuzzer, 10 s per target)"
+	tests/fuzz/run.sh --seconds 10 2>&1 | tee build/logs/fuzz.log
+	rc=${PIPESTATUS[0]}
+	if ! add_counts build/logs/fuzz.log; then
+		fail_step "fuzz run ended without a result line (exit $rc)"
+	elif [ "$rc" != 0 ] && ! tail -3 build/logs/fuzz.log | grep -qE '[1-9][0-9]* failed'; then
+		fail_step "fuzz run exited $rc"
+	fi
+fi
+
 for series in $kernels; do
 	step "kernel $series"
 	if ! abi=$(tests/vm/kernel.sh resolve "$series"); then

@@ -202,7 +202,7 @@ sysctl_ns() {
 case7() {
 	local n1 n2 n3 v got status
 	if ! ensure_loaded variant ""; then
-		for t in default-0 invalid-writes-rejected independent-per-netns counters-read-only module-parameter; do
+		for t in default-0 invalid-writes-rejected independent-per-netns counters-read-only netns-in-user-namespace module-parameter; do
 			if ((MISSING)); then tap_skip "case7-sysctl $t" "$WHY"; else tap_not_ok "case7-sysctl $t"; fi
 		done
 		note "$WHY"
@@ -246,6 +246,21 @@ case7() {
 	grep -qx 'dropped_old_conntrack [0-9]*' <<<"$content" || status=1
 	[[ $(ns_exec "$n1" cat "$STATS" 2>/dev/null) == "$content" ]] || status=1
 	tap_result "case7-sysctl counters-read-only" "$status"
+
+	# A netns owned by a user namespace other than init's (rootless
+	# containers): creating it must still work, and the knob is its own.
+	if ! unshare --user --map-root-user true 2>/dev/null; then
+		# unshare(CLONE_NEWUSER) is refused with EPERM inside a chroot.
+		tap_skip "case7-sysctl netns-in-user-namespace" \
+			"this guest cannot create user namespaces (the command runs in a chroot)"
+	else
+		status=0
+		got=$(unshare --user --map-root-user --net sh -c \
+			'echo 3 >'"$KNOB"' && cat '"$KNOB" 2>&1) || status=1
+		note "knob in a netns of a new user namespace, after writing 3: $got"
+		[[ $got == 3 && $(knob_of guest) == 0 ]] || status=1
+		tap_result "case7-sysctl netns-in-user-namespace" "$status"
+	fi
 
 	run guest ip netns del "$n1"
 	run guest ip netns del "$n2"

@@ -1,0 +1,272 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Guest side: run the kernel's own IPVS selftest against the stock modules and against our module set with conn_reuse_quiescent at 0 and 1, as TAP.
+set -euo pipefail
+
+readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly REPO_ROOT="$(cd "$SELF_DIR/../.." && pwd)"
+readonly KSFT_SKIP=4
+readonly SELFTEST_TIMEOUT=${SELFTEST_TIMEOUT:-300}
+readonly PARAMS=(0 1)
+# The last selftest's output, for the reason of a skip.
+readonly SELFTEST_LOG=/tmp/ipvs-selftest.log
+# What a kernel prints when something went wrong inside it.
+readonly SPLAT_RE='BUG:|WARNING:|Oops|lockdep|refcount|possible circular locking|INFO: task .* blocked'
+
+usage() {
+	cat <<'EOF'
+Usage: tests/selftest/guest.sh [--ko DIR] SELFTEST_DIR
+
+Runs in a guest booted by tests/vm/run.sh (without --ko, so that modprobe gives the stock
+modules). SELFTEST_DIR is what tests/selftest/prepare.sh printed. DIR holds our module
+set for the running kernel (default: build/$(uname -r) of this repository).
+
+Prints TAP: one line for the stock modules, one per conn_reuse_quiescent value for ours,
+then "N passed, N failed, N skipped". Exits 1 if anything failed, 2 on bad usage.
+A skip is counted as a skip, never as a pass.
+EOF
+}
+
+die() {
+	echo "guest.sh: $*" >&2
+	exit 2
+}
+
+log() {
+	echo "# $*"
+}
+
+ko_dir=""
+selftest_dir=""
+n=0 passed=0 failed=0 skipped=0
+
+# Loads our set: outside dependencies through modprobe (stock), then ip_vs.ko with the
+# knob, then every other module of the set, so that nothing autoloads from the stock set.
+load_variant() {
+	local param=$1 ko dep
+	local -A deps=()
+	for ko in "$ko_dir"/*.ko; do
+		IFS=, read -ra list <<<"$(modinfo -F depends "$ko")"
+		for dep in "${list[@]}"; do
+			[[ -n $dep && ! -e $ko_dir/$dep.ko ]] && deps[$dep]=1
+		done
+	done
+	for dep in "${!deps[@]}"; do
+		modprobe "$dep" || {
+			log "modprobe $dep failed"
+			return 1
+		}
+	done
+	insmod "$ko_dir/ip_vs.ko" "conn_reuse_quiescent=$param" || {
+		log "insmod ip_vs.ko conn_reuse_quiescent=$param failed"
+		return 1
+	}
+	for ko in "$ko_dir"/*.ko; do
+		[[ $(basename "$ko") == ip_vs.ko ]] && continue
+		insmod "$ko" || {
+			log "insmod $ko failed"
+			return 1
+		}
+	done
+}
+
+loaded_ipvs_modules() {
+	awk '$1 ~ /^ip_vs/ { print $1 }' /proc/modules
+}
+
+# Every loaded ip_vs* module must be one from KO_DIR (WANT=ours) or must not (WANT=stock).
+# Ours are built out of tree, so the kernel taints with O on loading them; only ip_vs.ko
+# carries a srcversion, which then has to match too.
+check_origin() {
+	local want=$1 mod taint origin have ours bad=0
+	for mod in $(loaded_ipvs_modules); do
+		taint=$(cat "/sys/module/$mod/taint" 2>/dev/null || true)
+		origin=stock
+		[[ $taint == *O* ]] && origin=ours
+		if [[ $origin == ours && -r /sys/module/$mod/srcversion && -e $ko_dir/$mod.ko ]]; then
+			have=$(<"/sys/module/$mod/srcversion")
+			ours=$(modinfo -F srcversion "$ko_dir/$mod.ko")
+			[[ $have == "$ours" ]] || origin="another out-of-tree build"
+		fi
+		if [[ $origin != "$want" ]]; then
+			log "$mod is not the $want module: it is $origin (taint '$taint')"
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
+# A fresh netns takes its knob from the module parameter.
+check_knob() {
+	local want=$1 ns=knobcheck got
+	ip netns add "$ns"
+	got=$(ip netns exec "$ns" cat /proc/sys/net/ipv4/vs/conn_reuse_quiescent 2>&1) || true
+	ip netns del "$ns"
+	if [[ $got != "$want" ]]; then
+		log "conn_reuse_quiescent in a fresh netns is '$got', want $want"
+		return 1
+	fi
+	log "conn_reuse_quiescent in a fresh netns: $got"
+}
+
+# Removes every ip_vs* module, ip_vs last. Netns teardown is asynchronous, so a module
+# still in use gets a few seconds before this counts as a failure.
+unload_ipvs() {
+	local mod
+	for _ in $(seq 1 10); do
+		for mod in $(loaded_ipvs_modules); do
+			[[ $mod == ip_vs ]] && continue
+			rmmod "$mod" 2>/dev/null || true
+		done
+		if [[ $(loaded_ipvs_modules) == ip_vs ]]; then
+			rmmod ip_vs 2>/dev/null || true
+		fi
+		[[ -z $(loaded_ipvs_modules) ]] && return 0
+		sleep 1
+	done
+	log "rmmod failed; still loaded: $(loaded_ipvs_modules | tr '\n' ' ')"
+	local -a left
+	mapfile -t left < <(loaded_ipvs_modules)
+	rmmod "${left[@]}" 2>&1 | sed 's/^/# /' || true
+	return 1
+}
+
+# Runs the selftest from a private writable copy; prints its exit status.
+run_selftest() {
+	local work status
+	work=$(mktemp -d /tmp/ipvs-selftest.XXXXXX)
+	cp -a "$selftest_dir/tools" "$work/"
+	local script="$work/$SELFTEST_SCRIPT"
+	# 6.12's script sources lib.sh by a bare name, so it must run from its own directory.
+	local -a st
+	(cd "$(dirname "$script")" && timeout -k 5 "$SELFTEST_TIMEOUT" "./$(basename "$script")") </dev/null 2>&1 |
+		tee "$SELFTEST_LOG" | sed 's/^/# | /' >&2 && st=("${PIPESTATUS[@]}") || st=("${PIPESTATUS[@]}")
+	status=${st[0]}
+	rm -rf "$work"
+	echo "$status"
+}
+
+report() {
+	local result=$1 desc=$2 reason=${3:-}
+	n=$((n + 1))
+	case $result in
+	pass)
+		passed=$((passed + 1))
+		echo "ok $n - $desc"
+		;;
+	skip)
+		skipped=$((skipped + 1))
+		echo "ok $n - $desc # SKIP $reason"
+		;;
+	*)
+		failed=$((failed + 1))
+		echo "not ok $n - $desc${reason:+ # $reason}"
+		;;
+	esac
+}
+
+# One TAP line: load (KIND=stock or PARAM for ours), check, run, unload, scan dmesg.
+run_case() {
+	local kind=$1 desc=$2 problems=() status start
+	dmesg -C
+	unload_ipvs >/dev/null 2>&1 || true
+	if [[ $kind == stock ]]; then
+		modprobe ip_vs || problems+=("modprobe ip_vs failed")
+	else
+		load_variant "$kind" || problems+=("loading our set failed")
+	fi
+	if ((${#problems[@]} == 0)); then
+		if [[ $kind == stock ]]; then
+			check_origin stock || problems+=("stock run loaded our modules")
+		else
+			check_origin ours || problems+=("a stock module was loaded")
+			check_knob "$kind" || problems+=("knob not $kind in a fresh netns")
+		fi
+	fi
+	status=none
+	if ((${#problems[@]} == 0)); then
+		start=$SECONDS
+		status=$(run_selftest)
+		log "selftest exit status $status after $((SECONDS - start))s"
+		# ipvsadm autoloads schedulers: for ours they are all loaded already, so any
+		# module that appeared must still be ours.
+		if [[ $kind == stock ]]; then
+			check_origin stock || problems+=("stock run loaded our modules")
+		else
+			check_origin ours || problems+=("a stock module was autoloaded during the selftest")
+		fi
+		case $status in
+		0) ;;
+		"$KSFT_SKIP") ;;
+		124) problems+=("selftest timed out after ${SELFTEST_TIMEOUT}s") ;;
+		*) problems+=("selftest exit status $status") ;;
+		esac
+	fi
+	unload_ipvs || problems+=("rmmod failed")
+	local splat
+	splat=$(dmesg | grep -E "$SPLAT_RE" || true)
+	if [[ -n $splat ]]; then
+		problems+=("kernel report in dmesg")
+		printf '%s\n' "$splat" | sed 's/^/# dmesg: /'
+	fi
+	if ((${#problems[@]})); then
+		local IFS=';'
+		report fail "$desc" "${problems[*]}"
+	elif [[ $status == "$KSFT_SKIP" ]]; then
+		local why
+		why=$(grep -i 'skip' "$SELFTEST_LOG" | tail -n 1 || true)
+		report skip "$desc" "selftest exited with kselftest skip (4)${why:+: $why}"
+	else
+		report pass "$desc"
+	fi
+}
+
+main() {
+	while (($#)); do
+		case $1 in
+		--ko)
+			(($# >= 2)) || die "--ko needs a directory"
+			ko_dir=$2
+			shift 2
+			;;
+		-h | --help)
+			usage
+			exit 0
+			;;
+		-*) die "unknown option '$1'" ;;
+		*)
+			[[ -z $selftest_dir ]] || die "one SELFTEST_DIR only"
+			selftest_dir=$1
+			shift
+			;;
+		esac
+	done
+	[[ -n $selftest_dir ]] || {
+		usage >&2
+		exit 2
+	}
+	[[ -r $selftest_dir/selftest.env ]] || die "$selftest_dir/selftest.env missing: run tests/selftest/prepare.sh ABI on the host"
+	# shellcheck disable=SC1091
+	. "$selftest_dir/selftest.env"
+	[[ -f $selftest_dir/$SELFTEST_SCRIPT ]] || die "$selftest_dir/$SELFTEST_SCRIPT missing"
+	: "${ko_dir:=$REPO_ROOT/build/$(uname -r)}"
+	[[ -e $ko_dir/ip_vs.ko ]] || die "no ip_vs.ko in $ko_dir"
+	[[ -z $(modinfo -F intree "$ko_dir/ip_vs.ko") ]] ||
+		die "$ko_dir/ip_vs.ko is marked in-tree, so its origin cannot be checked"
+	[[ $(modinfo -F vermagic "$ko_dir/ip_vs.ko") == "$(uname -r) "* ]] ||
+		die "$ko_dir/ip_vs.ko is not built for $(uname -r)"
+
+	echo "TAP version 13"
+	echo "1..$((1 + ${#PARAMS[@]}))"
+	log "kernel $(uname -r); selftest $SELFTEST_SCRIPT from $SELFTEST_SOURCE"
+	log "our module set: $ko_dir"
+	run_case stock "kernel ipvs selftest, stock modules (reference)"
+	local p
+	for p in "${PARAMS[@]}"; do
+		run_case "$p" "kernel ipvs selftest, conn_reuse_quiescent=$p"
+	done
+	echo "$passed passed, $failed failed, $skipped skipped"
+	((failed == 0))
+}
+
+main "$@"
