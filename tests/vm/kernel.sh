@@ -153,6 +153,37 @@ cmd_resolve() {
 	die "no linux-image package found for series $series"
 }
 
+# Downloads PKG... (apt options in the array named $1) into a fresh work
+# directory under PARENT ($2) and unpacks them all into its root/. WORK names
+# that directory; it is removed on exit unless publish() moved its root out.
+unpack_debs() {
+	local -n _uopts=$1
+	local parent=$2 deb
+	shift 2
+	need_cmd dpkg-deb dpkg
+	mkdir -p "$parent"
+	WORK=$(mktemp -d "$parent/.fetch.XXXXXX")
+	# shellcheck disable=SC2064
+	trap "rm -rf '$WORK'" EXIT
+	# Root downloads into a directory _apt cannot enter; saying so up front avoids apt's warning.
+	(cd "$WORK" && apt-get "${_uopts[@]}" -o APT::Sandbox::User=root -q download "$@" >&2) ||
+		die "apt-get download $* failed"
+	mkdir "$WORK/root"
+	for deb in "$WORK"/*.deb; do
+		[[ -f $deb ]] || die "apt-get download $* produced no .deb"
+		dpkg-deb -x "$deb" "$WORK/root" || die "cannot unpack $deb"
+	done
+}
+
+# Marks WORK's root complete and puts it at DEST with one rename, so a cache
+# entry is either whole or absent.
+publish() {
+	local dest=$1
+	touch "$WORK/root/.complete"
+	rm -rf "$dest"
+	mv "$WORK/root" "$dest"
+}
+
 cmd_fetch() {
 	local abi=$1 series
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
@@ -162,7 +193,6 @@ cmd_fetch() {
 		echo "$dest"
 		return 0
 	fi
-	need_cmd dpkg-deb dpkg
 	need_cmd depmod kmod
 
 	local -a opts
@@ -173,26 +203,13 @@ cmd_fetch() {
 		has_candidate opts "$pkg" || die "neither linux-image-$abi nor its -unsigned package is in apt"
 	fi
 
-	mkdir -p "$KERNEL_CACHE"
-	local work
-	work=$(mktemp -d "$KERNEL_CACHE/.fetch-$abi.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -rf '$work'" EXIT
-	# Root downloads into a directory _apt cannot enter; saying so up front avoids apt's warning.
-	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "$pkg" >&2) || die "apt-get download $pkg failed"
-	local deb
-	deb=$(find "$work" -maxdepth 1 -name '*.deb' -print -quit)
-	[[ -n $deb ]] || die "apt-get download $pkg produced no .deb"
-	mkdir "$work/root"
-	dpkg-deb -x "$deb" "$work/root" || die "cannot unpack $deb"
-	[[ -f $work/root/boot/vmlinuz-$abi ]] || die "$pkg has no /boot/vmlinuz-$abi"
+	unpack_debs opts "$KERNEL_CACHE" "$pkg"
+	[[ -f $WORK/root/boot/vmlinuz-$abi ]] || die "$pkg has no /boot/vmlinuz-$abi"
 	# The package's postinst would run depmod; doing it here once keeps every boot from
 	# repeating a scan of thousands of modules over 9p.
-	depmod -b "$work/root" "$abi" || die "depmod for $abi failed"
-	basename "$deb" >"$work/root/.package"
-	touch "$work/root/.complete"
-	rm -rf "$dest"
-	mv "$work/root" "$dest"
+	depmod -b "$WORK/root" "$abi" || die "depmod for $abi failed"
+	(cd "$WORK" && ls -- *.deb) >"$WORK/root/.package"
+	publish "$dest"
 	echo "$dest"
 }
 
@@ -224,7 +241,6 @@ cmd_headers() {
 		echo "$kdir"
 		return 0
 	fi
-	need_cmd dpkg-deb dpkg
 	local -a opts
 	load_apt_opts opts "$series"
 	has_candidate opts "$pkg" || die "$pkg is not in apt"
@@ -247,26 +263,13 @@ cmd_headers() {
 			die "cannot install the build tools of $pkg: ${tools[*]}"
 	fi
 
-	mkdir -p "$CACHE_DIR/headers"
-	local work
-	work=$(mktemp -d "$CACHE_DIR/headers/.fetch-$abi.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -rf '$work'" EXIT
-	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "${debs[@]}" >&2) ||
-		die "apt-get download ${debs[*]} failed"
-	local deb
-	mkdir "$work/root"
-	for deb in "$work"/*.deb; do
-		dpkg-deb -x "$deb" "$work/root" || die "cannot unpack $deb"
-	done
-	local mk="$work/root/usr/src/$pkg/Makefile"
+	unpack_debs opts "$CACHE_DIR/headers" "${debs[@]}"
+	local mk="$WORK/root/usr/src/$pkg/Makefile"
 	[[ -f $mk ]] || die "$pkg has no /usr/src/$pkg/Makefile"
 	# The arch Makefile includes the common one by absolute path.
 	sed -i -E "s#^include /usr/src/#include $dest/usr/src/#" "$mk"
-	echo "$version" >"$work/root/usr/src/$pkg/.debian-version"
-	touch "$work/root/.complete"
-	rm -rf "$dest"
-	mv "$work/root" "$dest"
+	echo "$version" >"$WORK/root/usr/src/$pkg/.debian-version"
+	publish "$dest"
 	echo "$kdir"
 }
 
@@ -288,21 +291,10 @@ cmd_source() {
 		echo "$tarball"
 		return 0
 	fi
-	need_cmd dpkg-deb dpkg
-	mkdir -p "$CACHE_DIR/source"
-	local work
-	work=$(mktemp -d "$CACHE_DIR/source/.fetch-$series.XXXXXX")
-	# shellcheck disable=SC2064
-	trap "rm -rf '$work'" EXIT
-	(cd "$work" && apt-get "${opts[@]}" -o APT::Sandbox::User=root -q download "$pkg=$version" >&2) ||
-		die "apt-get download $pkg=$version failed"
-	mkdir "$work/root"
-	dpkg-deb -x "$work"/*.deb "$work/root" || die "cannot unpack $pkg"
-	[[ -f $work/root/usr/src/$pkg.tar.xz ]] || die "$pkg has no /usr/src/$pkg.tar.xz"
-	echo "$version" >"$work/root/usr/src/$pkg.tar.xz.debian-version"
-	touch "$work/root/.complete"
-	rm -rf "$dest"
-	mv "$work/root" "$dest"
+	unpack_debs opts "$CACHE_DIR/source" "$pkg=$version"
+	[[ -f $WORK/root/usr/src/$pkg.tar.xz ]] || die "$pkg has no /usr/src/$pkg.tar.xz"
+	echo "$version" >"$WORK/root/usr/src/$pkg.tar.xz.debian-version"
+	publish "$dest"
 	echo "$tarball"
 }
 
