@@ -70,22 +70,28 @@ add_counts() {
 	skipped=$((skipped + s))
 }
 
+# count_suite TITLE LOG STATUS: adds the counts of a suite's closing line, and
+# fails the step when there is none, or when the suite exited non-zero without
+# counting a failure.
+count_suite() {
+	if ! add_counts "$2"; then
+		fail_step "$1 ended without a result line (exit $3)"
+	elif [ "$3" != 0 ] && ! tail -5 "$2" | grep -qE '[1-9][0-9]* failed'; then
+		fail_step "$1 exited $3"
+	fi
+}
+
 # run_guest_suite TITLE ABI OUT CMD...: one boot running a guest suite whose
 # last lines say "N passed, N failed, N skipped".
 run_guest_suite() {
-	local title=$1 abi=$2 out=$3 log rc l
+	local title=$1 abi=$2 out=$3 log l
 	shift 3
 	log=build/logs/$(basename "$out").log
 	step "$title on $abi (QEMU TCG)"
 	rm -rf "$out"
 	mkdir -p "$out"
 	tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- "$@" 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	if ! add_counts "$log"; then
-		fail_step "$title on $abi ended without a result line (exit $rc)"
-	elif [ "$rc" != 0 ] && ! tail -5 "$log" | grep -qE '[1-9][0-9]* failed'; then
-		fail_step "$title on $abi exited $rc"
-	fi
+	count_suite "$title on $abi" "$log" "${PIPESTATUS[0]}"
 	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "$log" | sed "s/^/$abi: /")
 }
 
@@ -132,12 +138,7 @@ fi
 if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
 	step "fuzzing the parsers (libFuzzer, 10 s per target)"
 	tests/fuzz/run.sh --seconds 10 2>&1 | tee build/logs/fuzz.log
-	rc=${PIPESTATUS[0]}
-	if ! add_counts build/logs/fuzz.log; then
-		fail_step "fuzz run ended without a result line (exit $rc)"
-	elif [ "$rc" != 0 ] && ! tail -3 build/logs/fuzz.log | grep -qE '[1-9][0-9]* failed'; then
-		fail_step "fuzz run exited $rc"
-	fi
+	count_suite "fuzz run" build/logs/fuzz.log "${PIPESTATUS[0]}"
 fi
 
 for series in $kernels; do
