@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cstring>
 #include <netlink/attr.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
@@ -256,4 +257,70 @@ TEST(Nl, LibnlErrorsHaveTheirOwnCategory)
 	EXPECT_EQ(ec.value(), 6);
 	EXPECT_FALSE(ec.message().empty());
 	EXPECT_NE(ec, std::error_code(6, std::system_category()));
+}
+
+namespace {
+
+nlattr *nested_of(nl_msg *msg, int type)
+{
+	nlmsghdr *hdr = nlmsg_hdr(msg);
+	return nlmsg_find_attr(hdr, GENL_HDRLEN, type);
+}
+
+} // namespace
+
+TEST(Codec, ServiceRequestCarriesConfigButNoCountersNorHashedBit)
+{
+	auto m = reply(u::CMD_NEW_SERVICE);
+	Service in = sample_service();
+	in.flags |= u::SVC_F_HASHED;
+	ASSERT_FALSE(codec::put_service_request(m.get(), in));
+	nlattr *svc = nested_of(m.get(), u::CMD_ATTR_SERVICE);
+	ASSERT_NE(svc, nullptr);
+	EXPECT_EQ(nla_find(static_cast<nlattr *>(nla_data(svc)), nla_len(svc), u::SVC_ATTR_STATS), nullptr);
+	EXPECT_EQ(nla_find(static_cast<nlattr *>(nla_data(svc)), nla_len(svc), u::SVC_ATTR_STATS64), nullptr);
+	nlattr *fl = nla_find(static_cast<nlattr *>(nla_data(svc)), nla_len(svc), u::SVC_ATTR_FLAGS);
+	ASSERT_NE(fl, nullptr);
+	std::uint32_t wire[2];
+	ASSERT_EQ(nla_len(fl), static_cast<int>(sizeof(wire)));
+	std::memcpy(wire, nla_data(fl), sizeof(wire));
+	EXPECT_EQ(wire[0], u::SVC_F_PERSISTENT | u::SVC_F_SCHED2);
+	EXPECT_EQ(wire[1], ~0u);
+	nlattr *pe = nla_find(static_cast<nlattr *>(nla_data(svc)), nla_len(svc), u::SVC_ATTR_PE_NAME);
+	ASSERT_NE(pe, nullptr);
+	EXPECT_STREQ(nla_get_string(pe), "sip");
+}
+
+TEST(Codec, DestRequestCarriesWeightAndThresholdsButNoCounters)
+{
+	auto m = reply(u::CMD_NEW_DEST);
+	Dest d;
+	d.af = AF_INET;
+	d.addr = addr_from_v4(0x0af4010a);
+	d.port = 8080;
+	d.weight = 0;
+	d.u_threshold = 9;
+	d.l_threshold = 3;
+	d.conn_flags = 2; // direct routing
+	d.active_conns = 7;
+	ASSERT_FALSE(codec::put_dest_request(m.get(), d));
+	nlattr *nest = nested_of(m.get(), u::CMD_ATTR_DEST);
+	ASSERT_NE(nest, nullptr);
+	auto find = [&](int t) { return nla_find(static_cast<nlattr *>(nla_data(nest)), nla_len(nest), t); };
+	ASSERT_NE(find(u::DEST_ATTR_WEIGHT), nullptr);
+	EXPECT_EQ(nla_get_u32(find(u::DEST_ATTR_WEIGHT)), 0u);
+	EXPECT_EQ(nla_get_u32(find(u::DEST_ATTR_FWD_METHOD)), 2u);
+	EXPECT_EQ(nla_get_u32(find(u::DEST_ATTR_U_THRESH)), 9u);
+	EXPECT_EQ(ntohs(nla_get_u16(find(u::DEST_ATTR_PORT))), 8080);
+	EXPECT_EQ(find(u::DEST_ATTR_ACTIVE_CONNS), nullptr);
+	EXPECT_EQ(find(u::DEST_ATTR_STATS), nullptr);
+}
+
+TEST(Codec, TimeoutRequestOmitsZeroes)
+{
+	auto m = reply(u::CMD_SET_CONFIG);
+	ASSERT_FALSE(codec::put_timeouts_request(m.get(), Timeouts{900, 0, 300}));
+	EXPECT_NE(nested_of(m.get(), u::CMD_ATTR_TIMEOUT_TCP), nullptr);
+	EXPECT_EQ(nested_of(m.get(), u::CMD_ATTR_TIMEOUT_TCP_FIN), nullptr);
+	EXPECT_EQ(nla_get_u32(nested_of(m.get(), u::CMD_ATTR_TIMEOUT_UDP)), 300u);
 }

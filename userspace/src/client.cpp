@@ -127,4 +127,79 @@ std::error_code Client::get_daemons(std::vector<Daemon> &out)
 	return ec;
 }
 
+namespace {
+
+int ignore_reply(nl_msg *) { return NL_OK; }
+
+} // namespace
+
+std::error_code Client::service_request(int cmd, const Service &svc)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, cmd, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	if (auto ec = codec::put_service_request(msg.get(), svc))
+		return ec;
+	return sock_.transact(std::move(msg), ignore_reply);
+}
+
+std::error_code Client::add_service(const Service &svc) { return service_request(u::CMD_NEW_SERVICE, svc); }
+
+std::error_code Client::edit_service(const Service &svc) { return service_request(u::CMD_SET_SERVICE, svc); }
+
+std::error_code Client::del_service(const ServiceKey &key)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_DEL_SERVICE, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	if (auto ec = codec::put_service_key(msg.get(), key))
+		return ec;
+	return sock_.transact(std::move(msg), ignore_reply);
+}
+
+std::error_code Client::dest_request(int cmd, const ServiceKey &key, const Dest &dest)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, cmd, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	if (auto ec = codec::put_service_key(msg.get(), key))
+		return ec;
+	if (auto ec = codec::put_dest_request(msg.get(), dest))
+		return ec;
+	return sock_.transact(std::move(msg), ignore_reply);
+}
+
+std::error_code Client::add_dest(const ServiceKey &key, const Dest &dest)
+{
+	return dest_request(u::CMD_NEW_DEST, key, dest);
+}
+
+std::error_code Client::edit_dest(const ServiceKey &key, const Dest &dest)
+{
+	return dest_request(u::CMD_SET_DEST, key, dest);
+}
+
+std::error_code Client::del_dest(const ServiceKey &key, const Dest &dest)
+{
+	return dest_request(u::CMD_DEL_DEST, key, dest);
+}
+
+std::error_code Client::set_timeouts(const Timeouts &t)
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_SET_CONFIG, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	if (auto ec = codec::put_timeouts_request(msg.get(), t))
+		return ec;
+	return sock_.transact(std::move(msg), ignore_reply);
+}
+
+std::error_code Client::flush()
+{
+	nl::Message msg;
+	if (auto ec = sock_.start(msg, u::CMD_FLUSH, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	return sock_.transact(std::move(msg), ignore_reply);
+}
+
 } // namespace ipvs

@@ -186,12 +186,15 @@ std::error_code put_service_key(nl_msg *msg, const ServiceKey &key)
 	return {};
 }
 
-std::error_code put_service_reply(nl_msg *msg, const Service &svc)
+namespace {
+
+// A reply carries the counters and the kernel's own HASHED bit; a request carries neither.
+std::error_code put_service(nl_msg *msg, const Service &svc, bool reply)
 {
 	nlattr *nest = nla_nest_start(msg, u::CMD_ATTR_SERVICE);
 	if (!nest)
 		return kNoSpace;
-	WireFlags flags{svc.flags, ~0u};
+	WireFlags flags{reply ? svc.flags : svc.flags & ~u::SVC_F_HASHED, ~0u};
 	if (nla_put_u16(msg, u::SVC_ATTR_AF, static_cast<std::uint16_t>(svc.af)))
 		return kNoSpace;
 	if (svc.fwmark) {
@@ -208,15 +211,17 @@ std::error_code put_service_reply(nl_msg *msg, const Service &svc)
 	    nla_put_u32(msg, u::SVC_ATTR_TIMEOUT, svc.timeout) ||
 	    nla_put_u32(msg, u::SVC_ATTR_NETMASK, svc.netmask))
 		return kNoSpace;
-	if (auto ec = put_stats(msg, u::SVC_ATTR_STATS, svc.stats, false))
-		return ec;
-	if (auto ec = put_stats(msg, u::SVC_ATTR_STATS64, svc.stats, true))
-		return ec;
+	if (reply) {
+		if (auto ec = put_stats(msg, u::SVC_ATTR_STATS, svc.stats, false))
+			return ec;
+		if (auto ec = put_stats(msg, u::SVC_ATTR_STATS64, svc.stats, true))
+			return ec;
+	}
 	nla_nest_end(msg, nest);
 	return {};
 }
 
-std::error_code put_dest_reply(nl_msg *msg, const Dest &d)
+std::error_code put_dest(nl_msg *msg, const Dest &d, bool reply)
 {
 	nlattr *nest = nla_nest_start(msg, u::CMD_ATTR_DEST);
 	if (!nest)
@@ -230,23 +235,42 @@ std::error_code put_dest_reply(nl_msg *msg, const Dest &d)
 	    nla_put_u16(msg, u::DEST_ATTR_TUN_PORT, htons(d.tun_port)) ||
 	    nla_put_u16(msg, u::DEST_ATTR_TUN_FLAGS, d.tun_flags) ||
 	    nla_put_u32(msg, u::DEST_ATTR_U_THRESH, d.u_threshold) ||
-	    nla_put_u32(msg, u::DEST_ATTR_L_THRESH, d.l_threshold) ||
-	    nla_put_u32(msg, u::DEST_ATTR_ACTIVE_CONNS, d.active_conns) ||
-	    nla_put_u32(msg, u::DEST_ATTR_INACT_CONNS, d.inact_conns) ||
-	    nla_put_u32(msg, u::DEST_ATTR_PERSIST_CONNS, d.persist_conns))
+	    nla_put_u32(msg, u::DEST_ATTR_L_THRESH, d.l_threshold))
 		return kNoSpace;
-	if (auto ec = put_stats(msg, u::DEST_ATTR_STATS, d.stats, false))
-		return ec;
-	if (auto ec = put_stats(msg, u::DEST_ATTR_STATS64, d.stats, true))
-		return ec;
+	if (reply) {
+		if (nla_put_u32(msg, u::DEST_ATTR_ACTIVE_CONNS, d.active_conns) ||
+		    nla_put_u32(msg, u::DEST_ATTR_INACT_CONNS, d.inact_conns) ||
+		    nla_put_u32(msg, u::DEST_ATTR_PERSIST_CONNS, d.persist_conns))
+			return kNoSpace;
+		if (auto ec = put_stats(msg, u::DEST_ATTR_STATS, d.stats, false))
+			return ec;
+		if (auto ec = put_stats(msg, u::DEST_ATTR_STATS64, d.stats, true))
+			return ec;
+	}
 	nla_nest_end(msg, nest);
 	return {};
 }
+
+} // namespace
+
+std::error_code put_service_reply(nl_msg *msg, const Service &svc) { return put_service(msg, svc, true); }
+std::error_code put_service_request(nl_msg *msg, const Service &svc) { return put_service(msg, svc, false); }
+std::error_code put_dest_reply(nl_msg *msg, const Dest &d) { return put_dest(msg, d, true); }
+std::error_code put_dest_request(nl_msg *msg, const Dest &d) { return put_dest(msg, d, false); }
 
 std::error_code put_info_reply(nl_msg *msg, const Info &info)
 {
 	if (nla_put_u32(msg, u::INFO_ATTR_VERSION, info.version) ||
 	    nla_put_u32(msg, u::INFO_ATTR_CONN_TAB_SIZE, info.conn_tab_size))
+		return kNoSpace;
+	return {};
+}
+
+std::error_code put_timeouts_request(nl_msg *msg, const Timeouts &t)
+{
+	if ((t.tcp && nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_TCP, t.tcp)) ||
+	    (t.tcp_fin && nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin)) ||
+	    (t.udp && nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_UDP, t.udp)))
 		return kNoSpace;
 	return {};
 }

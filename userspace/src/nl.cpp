@@ -27,6 +27,7 @@ struct TransactState {
 	const GenlSocket::Handler *handler;
 	int kernel_errno = 0;
 	int handler_error = 0;
+	bool acked = false;
 };
 
 int valid_cb(nl_msg *msg, void *arg)
@@ -39,6 +40,12 @@ int valid_cb(nl_msg *msg, void *arg)
 		return NL_STOP;
 	}
 	return NL_OK;
+}
+
+int ack_cb(nl_msg *, void *arg)
+{
+	static_cast<TransactState *>(arg)->acked = true;
+	return NL_STOP;
 }
 
 int error_cb(sockaddr_nl *, nlmsgerr *err, void *arg)
@@ -136,12 +143,14 @@ std::error_code GenlSocket::transact(Message msg, const Handler &handler)
 		return make_libnl_error(NLE_NOMEM);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_cb, &st);
 	nl_cb_err(cb, NL_CB_CUSTOM, error_cb, &st);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, ack_cb, &st);
 
 	int rc = nl_send_auto(sock_, msg.get());
 	if (rc >= 0) {
-		// Requests without NLM_F_DUMP end in an ack; dumps end in NLMSG_DONE.
+		// Requests without NLM_F_DUMP end in an ack, which a write's first read may already be;
+		// dumps end in NLMSG_DONE.
 		rc = nl_recvmsgs(sock_, cb);
-		if (rc >= 0 && !st.kernel_errno && !st.handler_error &&
+		if (rc >= 0 && !st.kernel_errno && !st.handler_error && !st.acked &&
 		    !(nlmsg_hdr(msg.get())->nlmsg_flags & NLM_F_DUMP))
 			rc = nl_wait_for_ack(sock_);
 	}

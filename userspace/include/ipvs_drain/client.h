@@ -24,7 +24,19 @@ public:
 	std::error_code get_timeouts(Timeouts &out);
 	std::error_code get_daemons(std::vector<Daemon> &out);
 
+	// Writes, one request each, acknowledged by the kernel; its errno comes back in std::system_category.
+	std::error_code add_service(const Service &svc); // svc.dests are not added
+	std::error_code edit_service(const Service &svc);
+	std::error_code del_service(const ServiceKey &key);
+	std::error_code add_dest(const ServiceKey &key, const Dest &dest);
+	std::error_code edit_dest(const ServiceKey &key, const Dest &dest);
+	std::error_code del_dest(const ServiceKey &key, const Dest &dest);
+	std::error_code set_timeouts(const Timeouts &t);
+	std::error_code flush(); // every service of this netns
+
 private:
+	std::error_code service_request(int cmd, const Service &svc);
+	std::error_code dest_request(int cmd, const ServiceKey &key, const Dest &dest);
 	nl::GenlSocket sock_;
 };
 

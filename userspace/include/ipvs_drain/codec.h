@@ -13,6 +13,11 @@ namespace ipvs::codec {
 
 // Request side: the nested IPVS_CMD_ATTR_SERVICE that names one service (as ipvsadm sends it).
 std::error_code put_service_key(nl_msg *msg, const ServiceKey &key);
+// A whole service or dest as IPVS_CMD_NEW_*/SET_* want it: no counters, no HASHED bit.
+std::error_code put_service_request(nl_msg *msg, const Service &svc);
+std::error_code put_dest_request(nl_msg *msg, const Dest &dest);
+// IPVS_CMD_SET_CONFIG: a zero timeout leaves that timeout as it is, as with ipvsadm --set.
+std::error_code put_timeouts_request(nl_msg *msg, const Timeouts &t);
 
 // Reply side, written the way the kernel fills its replies; used to build fixtures and in tests.
 std::error_code put_service_reply(nl_msg *msg, const Service &svc);
