@@ -37,9 +37,13 @@ def error_name(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def family_of(addr: str) -> int:
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def one_connection(src: str, port: int, dst: str, dport: int, timeout: float) -> dict:
     rec = {"port": port, "outcome": "ok", "stage": None, "pod": None, "connect_ms": None}
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family_of(dst), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.settimeout(timeout)
     t0 = time.monotonic()
@@ -134,7 +138,7 @@ class Hold:
 
     def run(self) -> None:
         a, st = self.args, self.status
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family_of(a.dst), socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.settimeout(a.timeout)
         try:

@@ -27,15 +27,21 @@ def parse_ports(spec: str) -> set[int]:
     return ports
 
 
+def proc_addr(text: str) -> str:
+    """An address as /proc/net/ip_vs_conn prints it: IPv4 as 8 hex digits, IPv6 in full."""
+    if ":" in text:
+        return str(ipaddress.IPv6Address(text))
+    return str(ipaddress.IPv4Address(int(text, 16)))
+
+
 def parse_conn_table(text: str) -> list[dict]:
-    """/proc/net/ip_vs_conn (hex addresses and ports) -> entries; IPv6 rows are skipped."""
+    """/proc/net/ip_vs_conn (hex addresses and ports) -> entries."""
     entries = []
     for line in text.splitlines()[1:]:
         cols = line.split()
-        if len(cols) < 8 or len(cols[1]) != 8:
+        if len(cols) < 8:
             continue
-        entries.append({"cport": int(cols[2], 16), "dest": str(ipaddress.IPv4Address(int(cols[5], 16))),
-                        "state": cols[7]})
+        entries.append({"cport": int(cols[2], 16), "dest": proc_addr(cols[5]), "state": cols[7]})
     return entries
 
 
@@ -56,10 +62,14 @@ def read_snapshot(base: str) -> dict:
             "conntrack": int(ct) if ct and ct.strip() else None}
 
 
-def entries_hit(entries: list[dict], dest: str, ports: set[int]) -> int:
+# The states a reused port meets: a NAT director sees the whole close; with direct routing
+# the replies bypass it and its entries stop in FIN_WAIT.
+REUSE_STATES = {"nat": ("TIME_WAIT", "CLOSE"), "nat6": ("TIME_WAIT", "CLOSE"), "dr": ("FIN_WAIT",)}
+
+
+def entries_hit(entries: list[dict], dest: str, ports: set[int], states=REUSE_STATES["nat"]) -> int:
     # Templates (client port 0) are not what a reused port hits.
-    return sum(1 for e in entries if e["dest"] == dest and e["cport"] in ports
-               and e["state"] in ("TIME_WAIT", "CLOSE"))
+    return sum(1 for e in entries if e["dest"] == dest and e["cport"] in ports and e["state"] in states)
 
 
 def by_state(entries: list[dict], dest: str) -> dict:
@@ -71,7 +81,8 @@ def by_state(entries: list[dict], dest: str) -> dict:
     return dict(sorted(out.items()))
 
 
-def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str) -> dict:
+def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str,
+                 states=REUSE_STATES["nat"]) -> dict:
     before = read_snapshot(f"{run_dir}/{name}.before")
     after = read_snapshot(f"{run_dir}/{name}.after")
     delta = None
@@ -82,8 +93,8 @@ def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str) 
     rec = {"phase": name, "ports": ports,
            # What the phase was built to hit (before its state change) and what its SYNs
            # met (after the change, just before the burst).
-           "entries_before_change": entries_hit(pre["entries"], dest_a, reused) if pre else 0,
-           "entries_hit": entries_hit(before["entries"], dest_a, reused) if pre else 0,
+           "entries_before_change": entries_hit(pre["entries"], dest_a, reused, states) if pre else 0,
+           "entries_hit": entries_hit(before["entries"], dest_a, reused, states) if pre else 0,
            "client": load(f"{run_dir}/{name}.client.json")["summary"],
            "reuse_stats_delta": delta, "reuse_stats": after["stats"],
            "director_after": {"entries_a": by_state(after["entries"], dest_a),
@@ -132,12 +143,13 @@ def preconditions(run: dict, phases) -> list[str]:
         if p is None:
             why.append(f"{run['label']}: phase {name} did not run")
         elif p["entries_before_change"] <= 0:
-            why.append(f"{run['label']}: {name} found no TIME_WAIT/CLOSE entries to A to reuse")
+            why.append(f"{run['label']}: {name} found no {'/'.join(REUSE_STATES[run.get('topo', 'nat')])}"
+                       " entries to A to reuse")
     return why
 
 
 def phases_of(run: dict) -> tuple:
-    return ("draining",) if run.get("persistence") else REUSE_PHASES
+    return ("draining",) if run.get("persistence") or run.get("short") else REUSE_PHASES
 
 
 def judge_bug(run: dict) -> list[str]:
@@ -146,7 +158,7 @@ def judge_bug(run: dict) -> list[str]:
     ph = run["phases"]
     if "draining" in ph and on_a(ph["draining"]) == 0:
         why.append("draining: no new connection landed on the weight-0 pod A")
-    if not run.get("persistence"):
+    if not (run.get("persistence") or run.get("short")):
         if "destroyed" in ph and ph["destroyed"]["client"]["errors"].get("EHOSTUNREACH", 0) == 0:
             why.append("destroyed: no EHOSTUNREACH")
         if "removed" in ph and ph["removed"]["client"]["errors"].get("timeout", 0) == 0:
@@ -199,6 +211,23 @@ def judge_hold(run: dict) -> list[str]:
         why.append("long-lived connection made no progress after A went to weight 0")
     if not h.get("closed"):
         why.append("long-lived connection did not close cleanly")
+    return why
+
+
+def judge_dropped(run: dict) -> list[str]:
+    """The conntrack drop path: every hit SYN is dropped once, and its retransmit lands on B."""
+    why = judge_remedy(run)
+    for name in phases_of(run):
+        p = run["phases"].get(name)
+        d = p and p.get("reuse_stats_delta")
+        if d is None:
+            why.append(f"{name}: no /proc/net/ip_vs_reuse_stats delta")
+            continue
+        if d.get("dropped_old_conntrack") != p["entries_hit"]:
+            why.append(f"{name}: dropped_old_conntrack {d.get('dropped_old_conntrack')}"
+                       f" != {p['entries_hit']} entries hit")
+        if d.get("rescheduled"):
+            why.append(f"{name}: rescheduled {d.get('rescheduled')}, expected every hit to take the drop path")
     return why
 
 
@@ -262,7 +291,7 @@ def main() -> int:
     s.add_argument("--dest-b", required=True)
     s.add_argument("phases", nargs="+", help="NAME=PORTS in the order they ran")
     s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
-    s.add_argument("kind", choices=["bug", "fixed", "remedy", "no-resched", "same", "no-worse", "hold"])
+    s.add_argument("kind", choices=["bug", "fixed", "remedy", "dropped", "no-resched", "same", "no-worse", "hold"])
     s.add_argument("run")
     s.add_argument("ref", nargs="?")
     a = ap.parse_args()
@@ -274,7 +303,8 @@ def main() -> int:
         run["phases"] = {}
         for spec in a.phases:
             name, _, ports = spec.partition("=")
-            rec = phase_record(a.dir, name, ports, a.dest_a, a.dest_b)
+            rec = phase_record(a.dir, name, ports, a.dest_a, a.dest_b,
+                               REUSE_STATES[run.get("topo", "nat")])
             run["phases"][name] = rec
             print("# " + phase_line(run["label"], rec))
         with open(a.out, "w") as f:
@@ -283,7 +313,7 @@ def main() -> int:
         run = load(a.run)
         ref = load(a.ref) if a.ref else None
         judges = {"bug": lambda: judge_bug(run), "fixed": lambda: judge_fixed(run),
-                  "remedy": lambda: judge_remedy(run),
+                  "remedy": lambda: judge_remedy(run), "dropped": lambda: judge_dropped(run),
                   "no-resched": lambda: judge_no_resched(run), "hold": lambda: judge_hold(run),
                   "same": lambda: judge_same(run, ref), "no-worse": lambda: judge_no_worse(run, ref)}
         return report(judges[a.kind]())

@@ -18,13 +18,62 @@ readonly REPO_ROOT="$(cd "$SCN_DIR/../.." && pwd)"
 # The distribution's python, not a per-user shim: the guest runs with an empty env.
 readonly PY=${SCN_PYTHON:-/usr/bin/python3}
 
-readonly VIP=10.96.0.10
 readonly VPORT=80
-readonly CLIENT_IP=10.0.0.2
-readonly DIR_CLIENT_IP=10.0.0.1
-readonly DIR_POD_IP=10.244.1.1
-readonly POD_A_IP=10.244.1.10
-readonly POD_B_IP=10.244.1.11
+
+# topo_select nat|dr|nat6: the addresses and forwarding of one run.
+#   nat   the picture above (kube-proxy's masquerading director);
+#   dr    direct routing: the client sits on the pods' bridge (10.244.1.2) and reaches
+#         the VIP through the director, the pods hold the VIP on lo (arp_ignore=1,
+#         arp_announce=2) and answer the client directly, so the director sees only
+#         the client's half of each connection;
+#   nat6  the nat picture in IPv6.
+# FWD is the ipvsadm forwarding flag, VIP_SVC/POD_*_SVC the ipvsadm addresses,
+# *_PROC the addresses as /proc/net/ip_vs_conn prints them.
+topo_select() {
+	TOPO=$1 FAM=4 PLEN=24 FWD=-m
+	case $TOPO in
+	nat | dr)
+		VIP=10.96.0.10 CLIENT_IP=10.0.0.2 DIR_CLIENT_IP=10.0.0.1
+		DIR_POD_IP=10.244.1.1 POD_A_IP=10.244.1.10 POD_B_IP=10.244.1.11
+		;;
+	nat6)
+		FAM=6 PLEN=64
+		VIP=fd00:96::10 CLIENT_IP=fd00:10::2 DIR_CLIENT_IP=fd00:10::1
+		DIR_POD_IP=fd00:244::1 POD_A_IP=fd00:244::10 POD_B_IP=fd00:244::11
+		;;
+	*) return 1 ;;
+	esac
+	if [[ $TOPO == dr ]]; then
+		FWD=-g CLIENT_IP=10.244.1.2 DIR_CLIENT_IP=$DIR_POD_IP
+	fi
+	if [[ $FAM == 6 ]]; then
+		VIP_SVC="[$VIP]:$VPORT" POD_A_SVC="[$POD_A_IP]:$VPORT" POD_B_SVC="[$POD_B_IP]:$VPORT"
+		FTP_SVC="[$VIP]:21" POD_A_FTP="[$POD_A_IP]:21"
+		POD_A_PROC=$(proc_ip6 "$POD_A_IP")
+	else
+		VIP_SVC=$VIP:$VPORT POD_A_SVC=$POD_A_IP:$VPORT POD_B_SVC=$POD_B_IP:$VPORT
+		FTP_SVC=$VIP:21 POD_A_FTP=$POD_A_IP:21
+		# shellcheck disable=SC2086 # the dots become four words on purpose
+		POD_A_PROC=$(printf '%02X%02X%02X%02X' ${POD_A_IP//./ })
+	fi
+	if [[ $TOPO == dr ]]; then REUSE_STATES="FIN_WAIT"; else REUSE_STATES="TIME_WAIT CLOSE"; fi
+}
+
+# proc_ip6 ADDR: ADDR with every group in four digits, as /proc/net/ip_vs_conn prints it.
+proc_ip6() {
+	local head=${1%%::*} tail= out=() g n
+	[[ $1 == *::* ]] && tail=${1#*::}
+	local -a h t
+	IFS=: read -r -a h <<<"$head"
+	IFS=: read -r -a t <<<"$tail"
+	n=$((8 - ${#h[@]} - ${#t[@]}))
+	for g in "${h[@]}"; do out+=("$(printf '%04x' "0x$g")"); done
+	for ((; n > 0; n--)); do out+=(0000); done
+	for g in "${t[@]}"; do out+=("$(printf '%04x' "0x$g")"); done
+	local IFS=:
+	echo "${out[*]}"
+}
+topo_select nat
 
 # Port sets: counts, not volume, decide the outcome; 50 per set keeps one scenario run
 # well inside IPVS's 120 s TIME_WAIT, which every later phase depends on.
@@ -302,19 +351,29 @@ config_sysctls() {
 pod_net() {
 	local name=$1 ip=$2 ns=$3 brport=$4
 	run guest ip netns add "$ns"
+	local nodad=
+	[[ $FAM == 6 ]] && nodad=nodad
 	ns_ip "$ns" <<-EOF
 		link set lo up
 		link add eth0 type veth peer name $brport netns $NS_DIR
-		addr add $ip/24 dev eth0
+		addr add $ip/$PLEN dev eth0 $nodad
 		link set eth0 up
 		route add default via $DIR_POD_IP
 	EOF
+	if [[ $TOPO == dr ]]; then
+		# A direct-routing real server: the VIP is local, but never announced.
+		ns_ip "$ns" <<<"addr add $VIP/32 dev lo"
+		ns_sysctl "$ns" net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \
+			net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
+	fi
 	run "$NS_DIR" ip link set "$brport" master br0 up
 }
 
 # pod_start NAME IP NS: the pod's server, in the background; pod_wait waits for it.
 pod_start() {
 	local name=$1 ip=$2 ns=$3
+	# With direct routing the packets still carry the VIP.
+	[[ $TOPO == dr ]] && ip=$VIP
 	say "[+] $ns: podserver.py --name $name --addr $ip &"
 	ns_exec "$ns" "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
 		--ready "$WORK/$ns.ready" &
@@ -359,31 +418,57 @@ topo_up() {
 	for ns in "$NS_DIR" "$NS_CLI"; do
 		run guest ip netns add "$ns"
 	done
-	ns_ip "$NS_CLI" <<-EOF
-		link set lo up
-		link add c0 type veth peer name d0 netns $NS_DIR
-		addr add $CLIENT_IP/24 dev c0
-		link set c0 up
-		route add default via $DIR_CLIENT_IP
-	EOF
+	# IPv6 addresses skip duplicate address detection, which would hold them back for
+	# seconds under TCG.
+	local nodad= host=32 fam=ipv4
+	[[ $FAM == 6 ]] && nodad=nodad host=128 fam=ipv6
+	if [[ $TOPO == dr ]]; then
+		# The client hangs off the pods' bridge; only its way to the VIP goes through
+		# the director, and the pods' answers come straight back over the bridge.
+		ns_ip "$NS_CLI" <<-EOF
+			link set lo up
+			link add c0 type veth peer name vc netns $NS_DIR
+			addr add $CLIENT_IP/$PLEN dev c0
+			link set c0 up
+			route add $VIP/$host via $DIR_POD_IP
+		EOF
+	else
+		ns_ip "$NS_CLI" <<-EOF
+			link set lo up
+			link add c0 type veth peer name d0 netns $NS_DIR
+			addr add $CLIENT_IP/$PLEN dev c0 $nodad
+			link set c0 up
+			route add default via $DIR_CLIENT_IP
+		EOF
+	fi
+	# br0 gets a MAC of its own: a bridge otherwise takes its lowest port's, so deleting
+	# pod A's port can change it, and IPv6 (unlike IPv4's gratuitous ARP) tells no
+	# neighbour: pod B would keep answering to a MAC the bridge no longer owns.
 	ns_ip "$NS_DIR" <<-EOF
 		link set lo up
-		addr add $DIR_CLIENT_IP/24 dev d0
-		link set d0 up
 		link add vip0 type dummy
-		addr add $VIP/32 dev vip0
+		addr add $VIP/$host dev vip0 $nodad
 		link set vip0 up
-		link add br0 type bridge
-		addr add $DIR_POD_IP/24 dev br0
+		link add br0 address 02:00:0a:f4:01:01 type bridge
+		addr add $DIR_POD_IP/$PLEN dev br0 $nodad
 		link set br0 up
 	EOF
+	if [[ $TOPO == dr ]]; then
+		run "$NS_DIR" ip link set vc master br0 up
+	else
+		ns_ip "$NS_DIR" <<-EOF
+			addr add $DIR_CLIENT_IP/$PLEN dev d0 $nodad
+			link set d0 up
+		EOF
+	fi
 	# Fast, unthrottled failure once a pod is gone: otherwise each "No route to host"
 	# waits ~1 s for ARP and ICMP errors are rate-limited, and the figures would show
 	# the defaults of the neighbour code rather than what IPVS decided.
 	local settings=(net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0)
+	[[ $FAM == 6 ]] && settings+=(net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0)
 	for kv in mcast_solicit=1 ucast_solicit=1 app_solicit=0 retrans_time_ms=100 \
 		delay_first_probe_time=1 base_reachable_time_ms=1000; do
-		settings+=("net.ipv4.neigh.br0.$kv")
+		settings+=("net.$fam.neigh.br0.$kv")
 	done
 	# The director's IPVS sysctls exist once ip_vs is loaded, which happened before this
 	# netns was created, so the knob starts at the module parameter's value.
@@ -409,10 +494,10 @@ topo_up() {
 	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
 	# No traffic ever goes to it.
 	ns_ipvsadm "$NS_DIR" <<-EOF
-		-A -t $VIP:$VPORT -s rr ${persist:+-p $persist}
-		-a -t $VIP:$VPORT -r $POD_A_IP:$VPORT -m -w 1
-		-A -t $VIP:21 -s rr
-		-a -t $VIP:21 -r $POD_A_IP:21 -m -w 1
+		-A -t $VIP_SVC -s rr ${persist:+-p $persist}
+		-a -t $VIP_SVC -r $POD_A_SVC $FWD -w 1
+		-A -t $FTP_SVC -s rr
+		-a -t $FTP_SVC -r $POD_A_FTP -m -w 1
 	EOF
 	pod_wait A "$NS_A"
 	pod_wait B "$NS_B"
@@ -450,11 +535,6 @@ cleanup() {
 # costs one python process, the client, and the runs stay well inside IPVS's 120 s
 # TIME_WAIT that every later phase depends on.
 
-hex_ip() {
-	# shellcheck disable=SC2086 # the dots become four words on purpose
-	printf '%02X%02X%02X%02X' ${1//./ }
-}
-
 # snapshot NAME: the director's connection table, our counters (when the module has
 # them) and the conntrack count, copied by one process.
 snapshot() {
@@ -465,16 +545,17 @@ snapshot() {
 	' _ "$RUN_DIR/$1"
 }
 
-# entries_to_a SNAPSHOT LO-HI: TIME_WAIT/CLOSE entries to pod A whose client port is in
-# LO..HI, which is exactly what reusing those ports will hit. mawk has no strtonum.
+# entries_to_a SNAPSHOT LO-HI: entries to pod A in the states a reused port meets
+# (REUSE_STATES) whose client port is in LO..HI, which is exactly what reusing those ports
+# will hit. mawk has no strtonum.
 entries_to_a() {
-	awk -v dest="$(hex_ip "$POD_A_IP")" -v lo="${2%-*}" -v hi="${2#*-}" '
+	awk -v dest="$POD_A_PROC" -v states=" $REUSE_STATES " -v lo="${2%-*}" -v hi="${2#*-}" '
 		function hex(s,   i, n) {
 			for (i = 1; i <= length(s); i++)
 				n = n * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1
 			return n
 		}
-		NR > 1 && $6 == dest && ($8 == "TIME_WAIT" || $8 == "CLOSE") {
+		NR > 1 && tolower($6) == tolower(dest) && index(states, " " $8 " ") {
 			p = hex($3); if (p >= lo && p <= hi) n++
 		}
 		END { print n + 0 }' "$RUN_DIR/$1.conn"
@@ -487,7 +568,8 @@ AGENT_PID= AGENT_CTL= AGENT_REPLY=
 agent_start() {
 	mkfifo "$RUN_DIR/agent.ctl" "$RUN_DIR/agent.reply"
 	say "[+] $NS_CLI: client.py agent &"
-	ns_exec "$NS_CLI" "$PY" -S "$SCN_DIR/client.py" --timeout "$CONNECT_TIMEOUT" \
+	ns_exec "$NS_CLI" "$PY" -S "$SCN_DIR/client.py" --src "$CLIENT_IP" --dst "$VIP" \
+		--timeout "$CONNECT_TIMEOUT" \
 		--threads "$CLIENT_THREADS" agent --ctl "$RUN_DIR/agent.ctl" \
 		--reply "$RUN_DIR/agent.reply" &
 	AGENT_PID=$!
@@ -556,7 +638,7 @@ phase() {
 	if [[ $name != warm ]]; then
 		built=$(entries_to_a "$name.pre" "$ports")
 		hits=$(entries_to_a "$name.before" "$ports")
-		note "$RUN_LABEL: $name reuses ports $ports; entries to A in TIME_WAIT/CLOSE: $built before the change, $hits at the burst"
+		note "$RUN_LABEL: $name reuses ports $ports; entries to A in ${REUSE_STATES// //}: $built before the change, $hits at the burst"
 		[[ $built -gt 0 ]] || note "$RUN_LABEL: FAIL: no entries to hit, the $name phase proves nothing"
 	fi
 	burst "$name" "$ports"
@@ -567,13 +649,13 @@ phase() {
 drain_a() {
 	agent hold-status >"$RUN_DIR/hold.at_weight0.json"
 	ns_ipvsadm "$NS_DIR" <<-EOF
-		-a -t $VIP:$VPORT -r $POD_B_IP:$VPORT -m -w 1
-		-e -t $VIP:$VPORT -r $POD_A_IP:$VPORT -m -w 0
+		-a -t $VIP_SVC -r $POD_B_SVC $FWD -w 1
+		-e -t $VIP_SVC -r $POD_A_SVC $FWD -w 0
 	EOF
 }
 
 remove_a() {
-	run "$NS_DIR" ipvsadm -d -t "$VIP:$VPORT" -r "$POD_A_IP:$VPORT"
+	run "$NS_DIR" ipvsadm -d -t "$VIP_SVC" -r "$POD_A_SVC"
 }
 
 # What is loaded, not what modprobe would pick: the variant has a version.
@@ -583,25 +665,29 @@ loaded_ip_vs() {
 	echo "ip_vs ${v:+variant $v }srcversion $(cat /sys/module/ip_vs/srcversion 2>/dev/null)"
 }
 
-# scenario LABEL SET CONFIG KNOB [PERSIST]: one full run (warm, draining, destroyed,
-# removed) in fresh namespaces; the figures go to $FIG_DIR/LABEL.json. With PERSIST the
-# service is persistent and only warm and draining run: the question there is only
-# where the client's template sends a reused port.
+# scenario LABEL SET CONFIG KNOB [PERSIST] [TOPO]: one full run (warm, draining,
+# destroyed, removed) in fresh namespaces of topology TOPO (topo_select; default nat); the
+# figures go to $FIG_DIR/LABEL.json. With PERSIST the service is persistent, and with
+# TOPO=dr the director forwards by direct routing; both run only warm and draining: the
+# question there is only where a reused port goes.
 scenario() {
-	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} sysctls meta
+	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} topo=${6:-nat} sysctls meta short=false
+	topo_select "$topo"
+	# Direct routing and persistence ask only where a reused port goes: warm and draining.
+	[[ -n $persist || $topo == dr ]] && short=true
 	RUN_LABEL=$label PHASE_SPECS=()
 	RUN_DIR=$WORK/$label
 	mkdir -p "$RUN_DIR"
 	sysctls="$(config_sysctls "$config")"
 	[[ $knob == - ]] || sysctls+=" conn_reuse_quiescent=$knob"
 	[[ -n $persist ]] && sysctls+=" expire_quiescent_template=0"
-	note "scenario $label: $set set, sysctls: $sysctls${persist:+, persistent service -p $persist}"
+	note "scenario $label: $set set, $topo topology, sysctls: $sysctls${persist:+, persistent service -p $persist}"
 	topo_up "$config" "$knob" "$persist"
 
 	# The long-lived connection is opened to A while nothing else can serve it.
 	hold_open
 	# warm: A alone fills the port sets with TIME_WAIT entries to A.
-	if [[ -n $persist ]]; then
+	if [[ $short == true ]]; then
 		phase warm "$P1" true
 	else
 		phase warm "$P1,$P2,$P3" true
@@ -612,7 +698,7 @@ scenario() {
 	sleep 0.5 # a few more echoes after the burst, still on the weight-0 pod
 	hold_close
 
-	if [[ -z $persist ]]; then
+	if [[ $short == false ]]; then
 		# destroyed: the pod is gone, IPVS still holds its entries.
 		phase destroyed "$P2" pod_destroy A "$NS_A" va
 		# removed: kube-proxy ends the drain by deleting the real server.
@@ -620,9 +706,9 @@ scenario() {
 	fi
 	topo_down
 
-	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "ports_per_set": %s}' \
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "topo": "%s", "short": %s, "ports_per_set": %s}' \
 		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" \
-		"${persist:-null}" "$PORTS_PER_SET")
+		"${persist:-null}" "$topo" "$short" "$PORTS_PER_SET")
 	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
 		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"
 }

@@ -38,7 +38,7 @@ def main() -> None:
     ap.add_argument("--ready", help="file created once the socket listens")
     args = ap.parse_args()
 
-    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsock = socket.socket(socket.AF_INET6 if ":" in args.addr else socket.AF_INET, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind((args.addr, args.port))
     lsock.listen(512)

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs the scenario tests (cases 1-9) in one guest boot and reports them TAP-like.
+# Runs the scenario tests (cases 1-12) in one guest boot and reports them TAP-like.
 #
 # Usage (inside the guest, as root):  tests/scenarios/run-all.sh [--only REGEX] [--lab] [--list]
 # From the host:  tests/vm/run.sh --abi "$(tests/vm/kernel.sh resolve 6.1)" -- \
@@ -17,8 +17,9 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------------------------------
-# Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST". Runs that share a set and its
-# parameters are made one after the other, without reloading the modules.
+# Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST|TOPO" (TOPO: nat, dr or nat6, see
+# topo_select). Runs that share a set and its parameters are made one after the other,
+# without reloading the modules.
 declare -A RUNS=(
 	[stock-legacy]="stock||legacy|-|"
 	[stock-modern]="stock||modern|-|"
@@ -32,10 +33,18 @@ declare -A RUNS=(
 	[variant-knob1-modern]="variant|conn_reuse_quiescent=1|modern|1|"
 	[variant-persist]="variant|conn_reuse_quiescent=1|legacy|1|60"
 	[variant-legacy-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1|"
+	[dr-stock-legacy]="stock||legacy|-||dr"
+	[dr-variant-knob1-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1||dr"
+	[dr-variant-knob2-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|2||dr"
+	[dr-variant-knob3-legacy]="variant|conn_reuse_quiescent=1|legacy|3||dr"
+	[v6-stock-legacy]="stock||legacy|-||nat6"
+	[v6-variant-legacy]="variant|conn_reuse_quiescent=1|legacy|1||nat6"
 )
-readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 stock-upstream plain-legacy
+readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 stock-upstream
+	dr-stock-legacy v6-stock-legacy plain-legacy
 	variant-knob0-legacy variant-knob0-modern variant-legacy variant-knob1-modern
-	variant-persist variant-legacy-ct0)
+	variant-persist variant-legacy-ct0 dr-variant-knob1-ct0 dr-variant-knob2-ct0
+	dr-variant-knob3-legacy v6-variant-legacy)
 
 # Cases: name -> runs it judges. The sysctl case (7) and the splat checks (8) are made
 # by their own functions.
@@ -51,6 +60,12 @@ readonly CASE_ORDER=(
 	case6-conntrack0-variant-knob1-fixed
 	case7-sysctl
 	case9-upstream-remedy-no-errors
+	case10-dr-stock-legacy-bug-reproduces
+	case10-dr-variant-knob1-leaves-fin-wait-alone
+	case10-dr-variant-knob2-fixed
+	case11-dr-conntrack-drop-path
+	case12-ipv6-stock-legacy-bug-reproduces
+	case12-ipv6-variant-knob1-fixed
 )
 declare -A CASE_RUNS=(
 	[case1-stock-legacy-bug-reproduces]="stock-legacy"
@@ -64,6 +79,12 @@ declare -A CASE_RUNS=(
 	[case6-conntrack0-variant-knob1-fixed]="variant-legacy-ct0"
 	[case7-sysctl]=""
 	[case9-upstream-remedy-no-errors]="stock-upstream"
+	[case10-dr-stock-legacy-bug-reproduces]="dr-stock-legacy"
+	[case10-dr-variant-knob1-leaves-fin-wait-alone]="dr-variant-knob1-ct0"
+	[case10-dr-variant-knob2-fixed]="dr-variant-knob2-ct0"
+	[case11-dr-conntrack-drop-path]="dr-variant-knob3-legacy"
+	[case12-ipv6-stock-legacy-bug-reproduces]="v6-stock-legacy"
+	[case12-ipv6-variant-knob1-fixed]="v6-variant-legacy"
 )
 
 declare -A RUN_STATE=() # label -> done | skip:REASON | fail:REASON
@@ -107,8 +128,8 @@ check_splats() {
 }
 
 do_run() {
-	local label=$1 set params config knob persist rc
-	IFS='|' read -r set params config knob persist <<<"${RUNS[$label]}"
+	local label=$1 set params config knob persist topo rc
+	IFS='|' read -r set params config knob persist topo <<<"${RUNS[$label]}"
 	if ! ensure_loaded "$set" "$params"; then
 		if ((MISSING)); then
 			RUN_STATE[$label]="skip:$WHY"
@@ -126,7 +147,7 @@ do_run() {
 	(
 		set -e
 		trap 'topo_down >/dev/null 2>&1' EXIT
-		scenario "$label" "$set" "$config" "$knob" "$persist"
+		scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}"
 	)
 	rc=$?
 	set -e
@@ -152,8 +173,13 @@ judge() {
 	done
 	local fig=$FIG_DIR j=() status=0
 	case $case in
-	case1-*-bug-reproduces | case6-*-bug-reproduces) j=("bug ${runs[0]}") ;;
-	case2-* | case6-*-fixed) j=("fixed ${runs[0]}") ;;
+	case1-*-bug-reproduces | case6-*-bug-reproduces | case1[02]-*-bug-reproduces) j=("bug ${runs[0]}") ;;
+	case2-* | case6-*-fixed | case1[02]-*-fixed) j=("fixed ${runs[0]}") ;;
+	# Bit 0 covers the states a NAT director sees; FIN_WAIT with direct routing is bit 1's.
+	case10-*-leaves-fin-wait-alone) j=("bug ${runs[0]}" "no-resched ${runs[0]}") ;;
+	# conntrack=1: the old conntrack entry is confirmed, so the SYN is dropped once and the
+	# client's retransmit is scheduled afresh.
+	case11-*) j=("dropped ${runs[0]}") ;;
 	case3-*) j=("same ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
 	case4-*) j=("no-worse ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
 	# The stock run must show the template sending the port to A, or the variant's
