@@ -81,18 +81,25 @@ count_suite() {
 	fi
 }
 
-# run_guest_suite TITLE ABI OUT CMD...: one boot running a guest suite whose
-# last lines say "N passed, N failed, N skipped".
+# run_logged TITLE LOG CMD...: runs a suite whose last lines say "N passed,
+# N failed, N skipped", keeps its output in LOG and counts it.
+run_logged() {
+	local title=$1 log=$2 l
+	shift 2
+	step "$title"
+	"$@" 2>&1 | tee "$log"
+	count_suite "$title" "$log" "${PIPESTATUS[0]}"
+	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "$log" | sed "s/^/$title: /")
+}
+
+# run_guest_suite TITLE ABI OUT CMD...: one boot of ABI running the guest suite CMD.
 run_guest_suite() {
-	local title=$1 abi=$2 out=$3 log l
+	local title=$1 abi=$2 out=$3
 	shift 3
-	log=build/logs/$(basename "$out").log
-	step "$title on $abi (QEMU TCG)"
 	rm -rf "$out"
 	mkdir -p "$out"
-	tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- "$@" 2>&1 | tee "$log"
-	count_suite "$title on $abi" "$log" "${PIPESTATUS[0]}"
-	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "$log" | sed "s/^/$abi: /")
+	run_logged "$title on $abi (QEMU TCG)" "build/logs/$(basename "$out").log" \
+		tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- "$@"
 }
 
 summary() {
@@ -177,6 +184,12 @@ for series in $kernels; do
 	[ "$series" = "$first" ] || guest+=(--only "$CORE_CASES")
 	[ "$lab" = 1 ] && guest=(tests/scenarios/run-all.sh --lab)
 	run_guest_suite "scenario suite" "$abi" "build/vm/$abi" "${guest[@]}"
+
+	# The kernel's own IPVS selftest, from the same linux-source: stock, knob 0, knob 1.
+	if [ "$lab" = 0 ]; then
+		run_logged "kernel IPVS selftest on $abi (QEMU TCG)" "build/logs/selftest-$abi.log" \
+			tests/selftest/run.sh "$abi" "build/vm/selftest-$abi"
+	fi
 
 	# The tool against ipvsadm, byte for byte, in a boot of its own.
 	if [ "$lab" = 0 ] && [ "$series" = "$first" ]; then
