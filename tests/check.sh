@@ -191,6 +191,12 @@ for series in $kernels; do
 			tests/selftest/run.sh "$abi" "build/vm/selftest-$abi"
 	fi
 
+	# Full-rate port reuse under a fault loop, 60 s with the knob toggling, 30 s held at 0.
+	if [ "$lab" = 0 ]; then
+		run_logged "stress with faults on $abi (QEMU TCG)" "build/logs/stress-$abi.log" \
+			tests/stress/run.sh "$abi" "build/vm/stress-$abi"
+	fi
+
 	# The tool against ipvsadm, byte for byte, in a boot of its own.
 	if [ "$lab" = 0 ] && [ "$series" = "$first" ]; then
 		run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
