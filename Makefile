@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
 
-.PHONY: all userspace kmod kmod-stock deps unit fuzz check lab style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-debug lab style clean help
 
 all: userspace
 
@@ -20,6 +20,7 @@ help:
 	@echo "make check [KERNELS=6.1]  every test (what CI runs); installs what it needs"
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
 	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
+	@echo "make check-debug          scenarios + stress on a KASAN/lockdep/kmemleak 6.1 kernel (not in CI)"
 	@echo "make style                checkpatch on the patch series"
 
 userspace:
@@ -45,6 +46,9 @@ fuzz:
 
 check:
 	tests/check.sh --kernels "$(KERNELS)"
+
+check-debug:
+	tests/debug/run.sh
 
 lab:
 	tests/check.sh --lab --kernels "$(firstword $(KERNELS))"

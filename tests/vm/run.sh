@@ -26,6 +26,8 @@ oops, crash, setup failure), 2 on bad usage.
 
 Options:
   --abi ABI        kernel to boot (fetched into .cache/kernels/ on first use)
+  --image DIR      boot a locally built kernel instead (tests/debug/build.sh): DIR has
+                   boot/vmlinuz-REL, vmlinux and lib/modules/REL; --abi defaults to REL
   --timeout SEC    hard limit for the whole boot (default 600)
   --mem MB         guest RAM (default 2048)
   --ko DIR         install DIR/*.ko as /lib/modules/ABI/updates/ipvs-drain/ in the guest
@@ -231,13 +233,14 @@ print_console_tail() {
 }
 
 main() {
-	local abi="" timeout=600 mem=2048 ko_dir="" out_dir="" smp=2 append=""
+	local abi="" image_dir="" timeout=600 mem=2048 ko_dir="" out_dir="" smp=2 append=""
 	while (($#)); do
 		case $1 in
-		--abi | --timeout | --mem | --ko | --out | --smp | --append)
+		--abi | --image | --timeout | --mem | --ko | --out | --smp | --append)
 			(($# >= 2)) || die_usage "$1 needs a value"
 			;;&
 		--abi) abi=$2 ;;
+		--image) image_dir=$2 ;;
 		--timeout) timeout=$2 ;;
 		--mem) mem=$2 ;;
 		--ko) ko_dir=$2 ;;
@@ -256,6 +259,15 @@ main() {
 		esac
 		shift 2
 	done
+	if [[ -n $image_dir ]]; then
+		[[ -d $image_dir/lib/modules ]] || die_usage "--image $image_dir has no lib/modules (see tests/debug/build.sh)"
+		image_dir=$(cd "$image_dir" && pwd)
+		local -a rels=("$image_dir"/lib/modules/*/)
+		((${#rels[@]} == 1)) || die_usage "--image $image_dir must hold exactly one lib/modules/RELEASE"
+		rels[0]=${rels[0]%/}
+		[[ -z $abi || $abi == "${rels[0]##*/}" ]] || die_usage "--abi $abi does not match --image ${rels[0]##*/}"
+		abi=${rels[0]##*/}
+	fi
 	[[ -n $abi ]] || die_usage "--abi is required (see --help)"
 	[[ $abi =~ ^[0-9]+\.[0-9]+[.0-9a-z+~-]*-amd64$ ]] || die_usage "bad --abi '$abi' (want e.g. 6.1.0-56-amd64)"
 	[[ $timeout =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout wants a positive number of seconds, not '$timeout'"
@@ -271,8 +283,8 @@ main() {
 	need_cmd modprobe kmod
 	need_cmd depmod kmod
 
-	local image
-	image=$("$SELF_DIR/kernel.sh" fetch "$abi") || die "cannot fetch kernel $abi"
+	local image=$image_dir
+	[[ -n $image ]] || image=$("$SELF_DIR/kernel.sh" fetch "$abi") || die "cannot fetch kernel $abi"
 	local kernel
 	kernel=$(boot_kernel "$image" "$abi")
 	local initramfs
