@@ -3,7 +3,8 @@
 # Guest side of the stress test: the variant set under full-rate reuse of a small source-port
 # set while a fault loop reprograms everything around it. Two runs, in the scenario topology
 # (tests/scenarios/lib.sh) with both pods in the service:
-#   faults  weight flips, dest and service delete/re-add, knob and conn_reuse_mode and
+#   faults  drains (a pod to weight 0, the other to 1, under legacy settings), weight flips,
+#           dest and service delete/re-add, knob and conn_reuse_mode and
 #           expire_nodest_conn changes, pods destroyed and re-created;
 #   knob0   the same faults except the knob, which stays 0 from start to end.
 # Asserts: the client got through, the counters never decreased, knob0 ends with
@@ -30,7 +31,7 @@ readonly STRESS_PORTS=30000-30099 STRESS_THREADS=4
 readonly STATS_FILE=/proc/net/ip_vs_reuse_stats
 
 declare -A FAULTS=()
-PARKED=
+PARKED= DRAIN_KNOB=
 STATS_LAST="0 0" STATS_DECREASED=0
 
 # The counters, as "rescheduled dropped"; a decrease anywhere is remembered.
@@ -78,6 +79,16 @@ fault() {
 		ns_exec "$NS_DIR" ipvsadm -D -t "$VIP_SVC" && ns_exec "$NS_DIR" ipvsadm -R < <(svc_rules)
 		;;
 	knob) ns_sysctl "$NS_DIR" "net.ipv4.vs.conn_reuse_quiescent=$((RANDOM % 4))" ;;
+	# A rollout step: the settings under which the variant's path decides (legacy, and the
+	# knob on unless it is held at 0), then one pod drained and the other serving.
+	drain)
+		local other=$POD_B_SVC
+		[[ $pod == B ]] && other=$POD_A_SVC
+		ns_sysctl "$NS_DIR" net.ipv4.vs.conn_reuse_mode=0 \
+			${DRAIN_KNOB:+net.ipv4.vs.conn_reuse_quiescent=$DRAIN_KNOB} &&
+			ns_exec "$NS_DIR" ipvsadm -e -t "$VIP_SVC" -r "$other" -m -w 1 &&
+			ns_exec "$NS_DIR" ipvsadm -e -t "$VIP_SVC" -r "$dest" -m -w 0
+		;;
 	reuse-mode) ns_sysctl "$NS_DIR" "net.ipv4.vs.conn_reuse_mode=$((RANDOM % 2))" ;;
 	nodest) ns_sysctl "$NS_DIR" "net.ipv4.vs.expire_nodest_conn=$((RANDOM % 2))" ;;
 	pod)
@@ -96,16 +107,29 @@ stress() {
 	mkdir -p "$RUN_DIR"
 	NS_SEQ=$((NS_SEQ + 1))
 	FAULTS=() STATS_LAST="0 0" STATS_DECREASED=0
-	kinds=(weight weight weight weight dest dest service reuse-mode nodest pod)
+	kinds=(drain drain weight weight weight dest dest service reuse-mode nodest pod)
+	DRAIN_KNOB=
 	if [[ $mode == toggle ]]; then
 		kinds+=(knob knob)
+		DRAIN_KNOB=1
 		topo_up legacy 1 >"$RUN_DIR/setup.log"
 	else
 		topo_up legacy 0 >"$RUN_DIR/setup.log"
 	fi
 	ns_exec "$NS_DIR" ipvsadm -a -t "$VIP_SVC" -r "$POD_B_SVC" -m -w 1
-	ns_exec "$NS_DIR" sleep infinity &
+	# nsenter itself, not a function's subshell, so that $! ends up in the director netns.
+	nsenter --net="/run/netns/$NS_DIR" -- sleep infinity &
 	PARKED=$!
+	local want tries
+	want=$(stat -L -c %i "/run/netns/$NS_DIR")
+	for tries in $(seq 1 100); do
+		[[ $(stat -L -c %i "/proc/$PARKED/ns/net" 2>/dev/null) == "$want" ]] && break
+		sleep 0.05
+	done
+	[[ $(stat -L -c %i "/proc/$PARKED/ns/net" 2>/dev/null) == "$want" ]] || {
+		note "$label: the counter reader never entered the director netns"
+		return 1
+	}
 	stats_check
 	local base=$STATS_LAST
 	note "$label: hammering $VIP_SVC from ports $STRESS_PORTS with $STRESS_THREADS threads for ${secs}s under faults"
@@ -116,8 +140,12 @@ stress() {
 	hammer_pid=$!
 	start=$SECONDS
 	local next=$((start + 10))
+	# The first fault is a drain, so that every run reaches the variant's path (or, with
+	# the knob held at 0, the place where it would act).
+	local kind=drain
 	while ((SECONDS - start < secs)); do
-		fault "${kinds[RANDOM % ${#kinds[@]}]}" >>"${STRESS_FAULT_LOG:-$RUN_DIR/faults.log}" 2>&1
+		fault "$kind" >>"${STRESS_FAULT_LOG:-$RUN_DIR/faults.log}" 2>&1
+		kind=${kinds[RANDOM % ${#kinds[@]}]}
 		stats_check
 		if ((SECONDS >= next)); then
 			total=0
@@ -142,9 +170,13 @@ stress() {
 	tap_result "stress $label: the client connected through the faults" "$status"
 	tap_result "stress $label: $total faults applied" "$([[ $total -gt 0 ]]; echo $?)"
 	tap_result "stress $label: counters never decreased" "$STATS_DECREASED"
-	if [[ $mode == 0 ]]; then
-		local r d
-		read -r r d <<<"$STATS_LAST"
+	local r d br bd
+	read -r r d <<<"$STATS_LAST"
+	read -r br bd <<<"$base"
+	if [[ $mode == toggle ]]; then
+		tap_result "stress $label: the variant's path ran under the faults (rescheduled $((r - br)), dropped $((d - bd)))" \
+			"$([[ $((r - br + d - bd)) -gt 0 ]]; echo $?)"
+	else
 		tap_result "stress $label: knob held at 0 ends with rescheduled == 0 (got $r, dropped $d)" \
 			"$([[ $r -eq 0 && $d -eq 0 ]]; echo $?)"
 	fi
