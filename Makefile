@@ -8,7 +8,7 @@ BUILD_TYPE ?= RelWithDebInfo
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
 
-.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-debug lab style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-debug lab bench style clean help
 
 all: userspace
 
@@ -21,6 +21,7 @@ help:
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
 	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
 	@echo "make check-debug          scenarios + stress on a KASAN/lockdep/kmemleak 6.1 kernel (not in CI)"
+	@echo "make bench [BENCH_ROUNDS=5] bench figures in a Debian 6.1 guest (not in CI)"
 	@echo "make style                checkpatch on the patch series"
 
 userspace:
@@ -52,6 +53,14 @@ check-debug:
 
 lab:
 	tests/check.sh --lab --kernels "$(firstword $(KERNELS))"
+
+# The performance figures of README.md: load generator vs ab, the knob's fast-path cost, no stall.
+BENCH_ROUNDS ?= 5
+bench: userspace
+	abi=$$(tests/vm/kernel.sh resolve $(firstword $(KERNELS))) && \
+	$(MAKE) kmod KVER=$$abi && \
+	tests/vm/run.sh --abi $$abi --ko build/$$abi --timeout 2400 --out build/vm/bench-perf -- \
+		$(CURDIR)/tests/vm-bench/perf.sh $(BENCH_ROUNDS)
 
 style:
 	tests/style.sh

@@ -8,6 +8,7 @@
 
 #include <sys/utsname.h>
 
+#include "ipvs_drain/bench/run.h"
 #include "ipvs_drain/client.h"
 #include "ipvs_drain/errors.h"
 #include "ipvs_drain/fixture.h"
@@ -313,6 +314,7 @@ const Verb kVerbs[] = {
 	 [](const std::vector<std::string> &a) { return run_knob(a, true); }},
 	{"disable", "turn the fix off (conn_reuse_quiescent=0)",
 	 [](const std::vector<std::string> &a) { return run_knob(a, false); }},
+	{"bench", "reproduce the rolling-update loss in a private lab, or load a live VIP", ipvs::bench::run_bench},
 };
 
 std::string usage()

@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: GPL-2.0
+// Figures, table, JSON and SVG for bench: data in, text out, no I/O, so the tests pin every byte.
+#include "ipvs_drain/bench/figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+
+namespace ipvs::bench {
+
+namespace {
+
+std::string fmt(const char *f, double v)
+{
+	char buf[64];
+	std::snprintf(buf, sizeof(buf), f, v);
+	return buf;
+}
+
+std::string num(double v) { return fmt("%.3f", v); }
+
+template <class Map> std::string json_map(const Map &m)
+{
+	std::string o = "{";
+	bool first = true;
+	for (const auto &[k, v] : m) {
+		o += (first ? "\"" : ", \"") + json_escape(k) + "\": " + std::to_string(v);
+		first = false;
+	}
+	return o + "}";
+}
+
+std::string opt_str(const std::optional<std::string> &s) { return s ? "\"" + json_escape(*s) + "\"" : "null"; }
+std::string opt_bool(const std::optional<bool> &b) { return b ? (*b ? "true" : "false") : "null"; }
+
+std::string phase_json(const PhaseResult &p)
+{
+	const PhaseFigures &f = p.fig;
+	std::string o = "        {\"phase\": \"" + json_escape(f.phase) + "\", \"attempts\": " + std::to_string(f.attempts) +
+			", \"ok\": " + std::to_string(f.ok) + ", \"errors\": " + json_map(f.errors) +
+			", \"pods\": " + json_map(f.pods) + ",\n         \"connect_us\": ";
+	if (f.connect_us)
+		o += "{\"p50\": " + std::to_string(f.connect_us->p50) + ", \"p90\": " + std::to_string(f.connect_us->p90) +
+		     ", \"p99\": " + std::to_string(f.connect_us->p99) + ", \"p99_9\": " + std::to_string(f.connect_us->p999) +
+		     ", \"max\": " + std::to_string(f.connect_us->max) + "}";
+	else
+		o += "null";
+	o += ", \"over_900ms\": " + std::to_string(f.over_900ms) +
+	     ", \"client_closed_first\": " + std::to_string(f.client_closed_first) + ", \"wall_s\": " + num(f.wall_s) +
+	     ", \"conn_per_s\": " + fmt("%.1f", f.conn_per_s) + ",\n         \"old_pod_entries\": " +
+	     (p.old_pod_entries ? std::to_string(*p.old_pod_entries) : "null") +
+	     ", \"counters_delta\": " + (p.counters_delta ? json_map(*p.counters_delta) : "null") +
+	     ", \"start_s\": " + num(p.start_us / 1e6) + ", \"end_s\": " + num(p.end_us / 1e6) + "}";
+	return o;
+}
+
+const char *kPodColours[] = {"#4c78a8", "#54a24b", "#b279a2", "#72b7b2", "#eeca3b", "#9d755d"};
+const char *kErrColours[] = {"#e45756", "#f58518", "#ff9da6", "#bab0ac", "#d62728", "#8c564b"};
+
+} // namespace
+
+std::string json_escape(const std::string &s)
+{
+	std::string o;
+	for (unsigned char c : s) {
+		if (c == '"' || c == '\\') {
+			o += '\\';
+			o += static_cast<char>(c);
+		} else if (c < 0x20) {
+			char buf[8];
+			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+			o += buf;
+		} else {
+			o += static_cast<char>(c);
+		}
+	}
+	return o;
+}
+
+std::string xml_escape(const std::string &s)
+{
+	std::string o;
+	for (char c : s) {
+		switch (c) {
+		case '<': o += "&lt;"; break;
+		case '>': o += "&gt;"; break;
+		case '&': o += "&amp;"; break;
+		case '"': o += "&quot;"; break;
+		default: o += c;
+		}
+	}
+	return o;
+}
+
+std::int64_t percentile(const std::vector<std::int64_t> &sorted, double q)
+{
+	if (sorted.empty())
+		return 0;
+	auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+	if (rank < 1)
+		rank = 1;
+	return sorted[std::min(rank, sorted.size()) - 1];
+}
+
+PhaseFigures summarize(const std::string &phase, const std::vector<ConnRecord> &records, double wall_s)
+{
+	PhaseFigures f;
+	f.phase = phase;
+	f.wall_s = wall_s;
+	std::vector<std::int64_t> lat;
+	for (const ConnRecord &r : records) {
+		f.attempts++;
+		if (r.outcome == "ok") {
+			f.ok++;
+			f.pods[r.pod.empty() ? "?" : r.pod]++;
+		} else {
+			f.errors[r.outcome]++;
+		}
+		if (r.connect_us >= 0) {
+			lat.push_back(r.connect_us);
+			if (r.connect_us > 900000)
+				f.over_900ms++;
+		}
+		if (r.client_closed_first)
+			f.client_closed_first++;
+	}
+	std::sort(lat.begin(), lat.end());
+	if (!lat.empty())
+		f.connect_us = Latency{percentile(lat, 0.50), percentile(lat, 0.90), percentile(lat, 0.99),
+				       percentile(lat, 0.999), lat.back()};
+	f.conn_per_s = wall_s > 0 ? static_cast<double>(f.attempts) / wall_s : 0;
+	return f;
+}
+
+std::string render_json(const Report &r)
+{
+	std::string o = "{\n  \"schema\": 1,\n  \"mode\": \"" + json_escape(r.mode) + "\",\n  \"kernel\": \"" +
+			json_escape(r.kernel) + "\",\n  \"variant_loaded\": " + (r.variant_loaded ? "true" : "false") +
+			",\n  \"kernel_has_upstream_nodest_fix\": " + opt_bool(r.kernel_has_upstream_fix) +
+			",\n  \"target\": " + (r.target.empty() ? "null" : "\"" + json_escape(r.target) + "\"") +
+			",\n  \"ports\": \"" + json_escape(r.ports) + "\",\n  \"concurrency\": " +
+			std::to_string(r.concurrency) + ",\n  \"rate\": " + fmt("%.1f", r.rate) +
+			",\n  \"connect_timeout_s\": " + num(r.connect_timeout_s) + ",\n  \"configs\": [";
+	for (std::size_t i = 0; i < r.configs.size(); i++) {
+		const ConfigResult &c = r.configs[i];
+		o += i ? ",\n" : "\n";
+		o += "    {\n      \"name\": \"" + json_escape(c.name) + "\",\n      \"skipped\": " + opt_str(c.skipped) +
+		     ",\n      \"failed\": " + opt_str(c.failed) + ",\n      \"sysctls\": {";
+		for (std::size_t k = 0; k < c.sysctls.size(); k++)
+			o += (k ? ", \"" : "\"") + json_escape(c.sysctls[k].first) + "\": " + std::to_string(c.sysctls[k].second);
+		o += "},\n      \"hold\": {\"pod\": " + opt_str(c.hold_pod) + ", \"alive_after_draining\": " +
+		     opt_bool(c.hold_alive) + "},\n      \"drain_s\": " + (c.drain_s ? num(*c.drain_s) : "null") +
+		     ", \"drain_watched_s\": " + num(c.drain_watched_s) + ",\n      \"cleanup\": {\"service_gone\": " +
+		     opt_bool(c.service_gone) + ", \"namespaces_gone\": " + opt_bool(c.namespaces_gone) +
+		     "},\n      \"markers\": [";
+		for (std::size_t k = 0; k < c.markers.size(); k++)
+			o += std::string(k ? ", " : "") + "{\"label\": \"" + json_escape(c.markers[k].label) +
+			     "\", \"t_s\": " + num(c.markers[k].t_us / 1e6) + "}";
+		o += "],\n      \"phases\": [";
+		for (std::size_t k = 0; k < c.phases.size(); k++)
+			o += (k ? ",\n" : "\n") + phase_json(c.phases[k]);
+		o += c.phases.empty() ? "]\n    }" : "\n      ]\n    }";
+	}
+	o += r.configs.empty() ? "]\n}\n" : "\n  ]\n}\n";
+	return o;
+}
+
+std::string render_table(const Report &r)
+{
+	// One block per phase, one row per configuration: the configurations side by side.
+	std::vector<std::string> phases;
+	for (const auto &c : r.configs)
+		for (const auto &p : c.phases)
+			if (std::find(phases.begin(), phases.end(), p.fig.phase) == phases.end())
+				phases.push_back(p.fig.phase);
+	std::string o;
+	char line[512];
+	for (const auto &ph : phases) {
+		o += "phase " + ph + "\n";
+		std::snprintf(line, sizeof(line), "  %-9s %6s %6s %-28s %-24s %8s %8s %8s %9s %8s %5s %7s %6s\n", "config",
+			      "tries", "ok", "errors", "served by", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", ">900",
+			      "conn/s", "resch");
+		o += line;
+		for (const auto &c : r.configs) {
+			for (const auto &p : c.phases) {
+				if (p.fig.phase != ph)
+					continue;
+				const PhaseFigures &f = p.fig;
+				std::string errs, pods;
+				for (const auto &[k, v] : f.errors)
+					errs += (errs.empty() ? "" : ",") + k + "=" + std::to_string(v);
+				for (const auto &[k, v] : f.pods)
+					pods += (pods.empty() ? "" : ",") + k + "=" + std::to_string(v);
+				std::string resch = "-";
+				if (p.counters_delta)
+					if (auto it = p.counters_delta->find("rescheduled"); it != p.counters_delta->end())
+						resch = std::to_string(it->second);
+				Latency l = f.connect_us.value_or(Latency{});
+				std::snprintf(line, sizeof(line),
+					      "  %-9s %6llu %6llu %-28s %-24s %8lld %8lld %8lld %9lld %8lld %5llu %7.1f %6s\n",
+					      c.name.c_str(), static_cast<unsigned long long>(f.attempts),
+					      static_cast<unsigned long long>(f.ok), errs.empty() ? "-" : errs.c_str(),
+					      pods.empty() ? "-" : pods.c_str(), static_cast<long long>(l.p50),
+					      static_cast<long long>(l.p90), static_cast<long long>(l.p99),
+					      static_cast<long long>(l.p999), static_cast<long long>(l.max),
+					      static_cast<unsigned long long>(f.over_900ms), f.conn_per_s, resch.c_str());
+				o += line;
+			}
+		}
+		o += "\n";
+	}
+	for (const auto &c : r.configs) {
+		if (c.skipped) {
+			o += c.name + ": skipped: " + *c.skipped + "\n";
+			continue;
+		}
+		if (c.failed)
+			o += c.name + ": FAILED: " + *c.failed + "\n";
+		if (r.mode != "lab")
+			continue;
+		o += c.name + ": long-lived connection " +
+		     (c.hold_alive ? (*c.hold_alive ? "alive" : "broken") : std::string("not checked")) +
+		     " after draining; old pod " +
+		     (c.drain_s ? "drained in " + fmt("%.1f", *c.drain_s) + " s"
+				: "not drained within " + fmt("%.1f", c.drain_watched_s) + " s") +
+		     "\n";
+		for (const auto &p : c.phases)
+			if (p.fig.client_closed_first)
+				o += c.name + "/" + p.fig.phase + ": " + std::to_string(p.fig.client_closed_first) +
+				     " connections closed by the client first (their ports sit in TIME_WAIT on the client)\n";
+	}
+	return o;
+}
+
+std::string render_svg(const Report &r)
+{
+	constexpr int kBinUs = 100000, kPanelH = 160, kLeft = 60, kTop = 30, kLegendH = 20;
+	// Categories in a fixed order: ok by pod, then each error, so colours are stable across panels.
+	std::set<std::string> pods, errs;
+	std::int64_t last_us = 0;
+	for (const auto &c : r.configs)
+		for (const auto &rec : c.records) {
+			(rec.outcome == "ok" ? pods : errs).insert(rec.outcome == "ok" ? (rec.pod.empty() ? "?" : rec.pod)
+										 : rec.outcome);
+			last_us = std::max(last_us, rec.start_us);
+		}
+	std::vector<std::pair<std::string, std::string>> cats; // key, colour
+	std::size_t i = 0;
+	for (const auto &p : pods)
+		cats.emplace_back("ok " + p, kPodColours[i++ % std::size(kPodColours)]);
+	i = 0;
+	for (const auto &e : errs)
+		cats.emplace_back(e, kErrColours[i++ % std::size(kErrColours)]);
+
+	std::size_t nbins = static_cast<std::size_t>(last_us / kBinUs) + 1;
+	// Bars 4 to 20 px wide, so that a short run still reads and a long one stays within ~1000 px.
+	const int bar_w = std::clamp(800 / static_cast<int>(std::min<std::size_t>(nbins, 800)), 4, 20);
+	int width = kLeft + static_cast<int>(nbins) * bar_w + 40;
+	width = std::max(width, 640);
+	std::vector<const ConfigResult *> shown;
+	for (const auto &c : r.configs)
+		if (!c.records.empty())
+			shown.push_back(&c);
+	int height = kTop + static_cast<int>(shown.size()) * (kPanelH + 30) + kLegendH + 20;
+
+	std::string o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) + "\" height=\"" +
+			std::to_string(height) + "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+	o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+	o += "<text x=\"" + std::to_string(kLeft) + "\" y=\"16\" font-size=\"13\">ipvs-drain bench (" +
+	     xml_escape(r.mode) + ", " + xml_escape(r.kernel) + "): connections started per 100 ms</text>\n";
+	int y0 = kTop;
+	for (const ConfigResult *c : shown) {
+		std::vector<std::map<std::string, int>> bins(nbins);
+		int peak = 1;
+		for (const auto &rec : c->records) {
+			auto b = static_cast<std::size_t>(rec.start_us / kBinUs);
+			std::string key = rec.outcome == "ok" ? "ok " + (rec.pod.empty() ? "?" : rec.pod) : rec.outcome;
+			bins[b][key]++;
+		}
+		for (const auto &b : bins) {
+			int sum = 0;
+			for (const auto &[k, v] : b)
+				sum += v;
+			peak = std::max(peak, sum);
+		}
+		int base = y0 + kPanelH;
+		o += "<text x=\"4\" y=\"" + std::to_string(y0 + 12) + "\" font-weight=\"bold\">" + xml_escape(c->name) +
+		     "</text>\n";
+		o += "<text x=\"4\" y=\"" + std::to_string(y0 + 26) + "\">peak " + std::to_string(peak) + "</text>\n";
+		o += "<line x1=\"" + std::to_string(kLeft) + "\" y1=\"" + std::to_string(base) + "\" x2=\"" +
+		     std::to_string(kLeft + static_cast<int>(nbins) * bar_w) + "\" y2=\"" + std::to_string(base) +
+		     "\" stroke=\"black\"/>\n";
+		for (std::size_t b = 0; b < nbins; b++) {
+			int y = base;
+			for (const auto &[key, colour] : cats) {
+				auto it = bins[b].find(key);
+				if (it == bins[b].end())
+					continue;
+				int h = std::max(1, it->second * (kPanelH - 10) / peak);
+				y -= h;
+				o += "<rect x=\"" + std::to_string(kLeft + static_cast<int>(b) * bar_w) + "\" y=\"" +
+				     std::to_string(y) + "\" width=\"" + std::to_string(bar_w - 1) + "\" height=\"" +
+				     std::to_string(h) + "\" fill=\"" + colour + "\"><title>" + xml_escape(key) + ": " +
+				     std::to_string(it->second) + "</title></rect>\n";
+			}
+		}
+		int row = 0;
+		for (const auto &m : c->markers) {
+			int x = kLeft + static_cast<int>(m.t_us * bar_w / kBinUs);
+			int label_y = y0 + 10 + 12 * row++; // staggered: markers are often close together
+			o += "<line x1=\"" + std::to_string(x) + "\" y1=\"" + std::to_string(y0) + "\" x2=\"" +
+			     std::to_string(x) + "\" y2=\"" + std::to_string(base) +
+			     "\" stroke=\"black\" stroke-dasharray=\"4,3\"/>\n";
+			o += "<text x=\"" + std::to_string(x + 3) + "\" y=\"" + std::to_string(label_y) + "\">" +
+			     xml_escape(m.label) + "</text>\n";
+		}
+		// Seconds along the axis.
+		const std::int64_t step = last_us > 60000000 ? 30 : 5;
+		for (std::int64_t s = 0; s * 1000000 <= last_us; s += step) {
+			int x = kLeft + static_cast<int>(s * 10 * bar_w);
+			o += "<text x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(base + 12) + "\">" +
+			     std::to_string(s) + "s</text>\n";
+		}
+		y0 += kPanelH + 30;
+	}
+	int x = kLeft;
+	for (const auto &[key, colour] : cats) {
+		o += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y0) + "\" width=\"10\" height=\"10\" fill=\"" +
+		     colour + "\"/><text x=\"" + std::to_string(x + 14) + "\" y=\"" + std::to_string(y0 + 9) + "\">" +
+		     xml_escape(key) + "</text>\n";
+		x += 24 + static_cast<int>(key.size()) * 7;
+	}
+	o += "</svg>\n";
+	return o;
+}
+
+} // namespace ipvs::bench

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0
+// Option parsing for `bench`; every value is range-checked here so the I/O code never sees nonsense.
+#include "ipvs_drain/bench/options.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <regex>
+
+#include <arpa/inet.h>
+
+namespace ipvs::bench {
+
+namespace {
+
+using options::UsageError;
+
+std::optional<double> parse_number(const std::string &text)
+{
+	if (text.empty() || text.find_first_not_of("0123456789.") != std::string::npos)
+		return std::nullopt;
+	char *end = nullptr;
+	errno = 0;
+	double v = std::strtod(text.c_str(), &end);
+	if (errno || *end || !std::isfinite(v))
+		return std::nullopt;
+	return v;
+}
+
+std::optional<unsigned long> parse_uint(const std::string &text)
+{
+	if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
+		return std::nullopt;
+	return std::strtoul(text.c_str(), nullptr, 10);
+}
+
+bool known_config(const std::string &name)
+{
+	for (const char *c : kConfigNames)
+		if (name == c)
+			return true;
+	return false;
+}
+
+} // namespace
+
+std::optional<PortRange> parse_port_range(const std::string &text, std::string &why)
+{
+	if (text == "ephemeral")
+		return PortRange{};
+	std::string lo_s = text, hi_s = text;
+	if (auto dash = text.find('-'); dash != std::string::npos) {
+		lo_s = text.substr(0, dash);
+		hi_s = text.substr(dash + 1);
+	}
+	auto lo = parse_uint(lo_s), hi = parse_uint(hi_s);
+	if (!lo || !hi || *lo < 1 || *hi > 65535) {
+		why = "Invalid port range '" + text + "': give LO-HI with ports 1-65535 (e.g. 20000-20199), or 'ephemeral'.";
+		return std::nullopt;
+	}
+	if (*lo > *hi) {
+		why = "Invalid port range '" + text + "': the first port is above the last.";
+		return std::nullopt;
+	}
+	return PortRange{static_cast<std::uint16_t>(*lo), static_cast<std::uint16_t>(*hi)};
+}
+
+std::string default_request(const std::string &host)
+{
+	return "GET / HTTP/1.0\r\nHost: " + host + "\r\nUser-Agent: ipvs-drain-bench\r\n\r\n";
+}
+
+options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
+{
+	static const char *const with_value[] = {"target", "configs", "ports", "concurrency", "rate",
+						 "connect-timeout", "read-timeout", "duration", "send",
+						 "id-regex", "json", "svg"};
+	static const char *const flags[] = {"lab", "help"};
+	BenchOptions o;
+	bool ports_set = false, duration_set = false, send_set = false, regex_set = false;
+	std::optional<std::string> target;
+	for (std::size_t i = 0; i < args.size(); i++) {
+		std::string a = args[i];
+		if (a == "-h")
+			a = "--help";
+		if (a.rfind("--", 0) != 0)
+			return UsageError{"Unexpected argument '" + a + "' for 'bench'; see 'ipvs-drain bench --help'."};
+		std::string name = a.substr(2), value;
+		bool has_value = false;
+		if (auto eq = name.find('='); eq != std::string::npos) {
+			value = name.substr(eq + 1);
+			name.resize(eq);
+			has_value = true;
+		}
+		bool takes = false, known = false;
+		for (const char *w : with_value)
+			if (name == w)
+				takes = known = true;
+		for (const char *f : flags)
+			if (name == f)
+				known = true;
+		if (!known)
+			return UsageError{"Unknown option '--" + name + "' for 'bench'; see 'ipvs-drain bench --help'."};
+		if (!takes && has_value)
+			return UsageError{"Option '--" + name + "' takes no value."};
+		if (takes && !has_value) {
+			if (i + 1 >= args.size())
+				return UsageError{"Option '--" + name + "' needs a value."};
+			value = args[++i];
+		}
+
+		if (name == "help") {
+			o.help = true;
+		} else if (name == "lab") {
+			o.lab = true;
+		} else if (name == "target") {
+			target = value;
+		} else if (name == "configs") {
+			o.configs.clear();
+			std::size_t pos = 0;
+			while (pos <= value.size()) {
+				std::size_t comma = value.find(',', pos);
+				if (comma == std::string::npos)
+					comma = value.size();
+				std::string c = value.substr(pos, comma - pos);
+				if (!known_config(c))
+					return UsageError{"Unknown configuration '" + c +
+							  "': choose from legacy, variant, upstream, modern."};
+				for (const auto &seen : o.configs)
+					if (seen == c)
+						return UsageError{"Configuration '" + c + "' is given twice."};
+				o.configs.push_back(c);
+				pos = comma + 1;
+			}
+		} else if (name == "ports") {
+			std::string why;
+			auto r = parse_port_range(value, why);
+			if (!r)
+				return UsageError{why};
+			o.ports = *r;
+			ports_set = true;
+		} else if (name == "concurrency") {
+			auto n = parse_uint(value);
+			if (!n || *n < 1 || *n > 10000)
+				return UsageError{"Invalid concurrency '" + value + "': give 1 to 10000 connections in flight."};
+			o.concurrency = static_cast<unsigned>(*n);
+		} else if (name == "rate") {
+			auto r = parse_number(value);
+			if (!r || *r <= 0 || *r > 1e6)
+				return UsageError{"Invalid rate '" + value + "': give connections per second, above 0 and at most 1000000."};
+			o.rate = *r;
+		} else if (name == "connect-timeout" || name == "read-timeout") {
+			auto t = parse_number(value);
+			if (!t || *t < 0.01 || *t > 120)
+				return UsageError{"Invalid --" + name + " '" + value + "': give seconds, 0.01 to 120."};
+			(name == "connect-timeout" ? o.connect_timeout_s : o.read_timeout_s) = *t;
+		} else if (name == "duration") {
+			auto d = parse_number(value);
+			if (!d || *d <= 0 || *d > 86400)
+				return UsageError{"Invalid duration '" + value + "': give seconds, above 0 and at most 86400."};
+			o.duration_s = *d;
+			duration_set = true;
+		} else if (name == "send") {
+			if (value.empty())
+				return UsageError{"--send needs a non-empty payload."};
+			o.send = value;
+			send_set = true;
+		} else if (name == "id-regex") {
+			try {
+				std::regex re(value);
+			} catch (const std::regex_error &) {
+				return UsageError{"Invalid --id-regex '" + value + "': not an ECMAScript regular expression."};
+			}
+			o.id_regex = value;
+			regex_set = true;
+		} else if (name == "json" || name == "svg") {
+			if (value.empty())
+				return UsageError{"--" + name + " needs a file name."};
+			(name == "json" ? o.json_path : o.svg_path) = value;
+		}
+	}
+	if (o.help)
+		return o;
+	if (o.lab == target.has_value())
+		return UsageError{"Give exactly one of --lab or --target VIP:PORT; see 'ipvs-drain bench --help'."};
+	if (target) {
+		auto colon = target->rfind(':');
+		in_addr a{};
+		std::string host = colon == std::string::npos ? *target : target->substr(0, colon);
+		if (colon == std::string::npos || inet_pton(AF_INET, host.c_str(), &a) != 1 || a.s_addr == 0 ||
+		    a.s_addr == INADDR_BROADCAST)
+			return UsageError{"Invalid target '" + *target + "': give an IPv4 VIP:PORT, e.g. 10.96.0.10:80."};
+		auto port = parse_uint(target->substr(colon + 1));
+		if (!port || *port < 1 || *port > 65535)
+			return UsageError{"Invalid target port in '" + *target + "': give 1 to 65535."};
+		o.target_addr = a.s_addr;
+		o.target_port = static_cast<std::uint16_t>(*port);
+		if (!o.configs.empty())
+			return UsageError{"--configs applies to --lab only."};
+	} else {
+		if (duration_set)
+			return UsageError{"--duration applies to --target only: lab phases use each port of their set once."};
+		if (send_set || regex_set)
+			return UsageError{"--send and --id-regex apply to --target only: lab pods answer with their name."};
+		if (!ports_set)
+			o.ports = PortRange{20000, 20299};
+		if (o.ports.ephemeral() || o.ports.size() < 3)
+			return UsageError{"--lab needs a fixed --ports range of at least 3 ports: it is split into the three "
+					  "sets that draining, destroyed and removed reuse."};
+	}
+	return o;
+}
+
+} // namespace ipvs::bench
