@@ -57,6 +57,7 @@ lab:
 # The performance figures of README.md: load generator vs ab, the knob's fast-path cost, no stall.
 BENCH_ROUNDS ?= 5
 bench: userspace
+	tests/install-deps.sh --bench
 	abi=$$(tests/vm/kernel.sh resolve $(firstword $(KERNELS))) && \
 	$(MAKE) kmod KVER=$$abi && \
 	tests/vm/run.sh --abi $$abi --ko build/$$abi --timeout 2400 --out build/vm/bench-perf -- \

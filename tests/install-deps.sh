@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Installs the Debian packages that building and testing ipvs-drain need.
+# Installs the Debian packages that building and testing ipvs-drain need (--bench: and make bench).
 set -euo pipefail
 
 pkgs=(
@@ -9,6 +9,8 @@ pkgs=(
 	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
 )
+# make bench also compares against ApacheBench and crafts SYNs with trafgen.
+[ "${1:-}" = --bench ] && pkgs+=(apache2-utils netsniff-ng)
 
 missing=()
 for p in "${pkgs[@]}"; do
