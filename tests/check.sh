@@ -201,6 +201,9 @@ for series in $kernels; do
 	if [ "$lab" = 0 ] && [ "$series" = "$first" ]; then
 		run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
 			tests/vm-userspace/compare.sh
+		# bench --lab: the rollout in private namespaces, judged on its JSON.
+		run_guest_suite "ipvs-drain bench acceptance" "$abi" "build/vm/$abi-bench" \
+			"$top/tests/vm-bench/acceptance.sh"
 	fi
 done
 
