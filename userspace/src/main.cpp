@@ -25,7 +25,7 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char *kNotLoaded =
-	"IPVS is not loaded in this kernel: load it with 'modprobe ip_vs' (this tool never loads modules itself).";
+	"IPVS is not loaded in this kernel: load it with 'modprobe ip_vs' (of its commands only swap-module loads modules).";
 
 int fail(int code, const std::string &sentence)
 {
@@ -261,7 +261,7 @@ int run_knob(const std::vector<std::string> &args, bool enable)
 
 	if (!ipvs::sysctl::ipvs_sysctls_present())
 		return fail(kExitFailure, "IPVS is not loaded" + where +
-						  ": load the ipvs-drain variant with 'modprobe ip_vs' (this tool never loads modules itself).");
+						  ": load the ipvs-drain variant with 'modprobe ip_vs' (of its commands only swap-module loads modules).");
 	if (!ipvs::sysctl::knob_present())
 		return fail(kExitFailure,
 			    "The loaded ip_vs is the stock module, which has no net.ipv4.vs.conn_reuse_quiescent" + where +
