@@ -309,7 +309,8 @@ std::vector<std::string> sysctl_diff(const Sysctls &before, const Sysctls &after
 				     const std::vector<std::string> &ignore_missing)
 {
 	std::vector<std::string> out;
-	for (const auto &[name, value] : before) {
+	for (const auto &kv : before) {
+		const std::string &name = kv.first, &value = kv.second; // clang 14 cannot capture bindings
 		auto it = std::find_if(after.begin(), after.end(), [&](const auto &p) { return p.first == name; });
 		if (it == after.end()) {
 			if (!contains(ignore_missing, name))

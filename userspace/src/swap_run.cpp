@@ -274,7 +274,8 @@ std::string restore_here(const Saved &s, std::vector<std::string> &notes)
 				       describe_error(Op::AddDest, ec);
 	}
 	Sysctls now = read_sysctls();
-	for (const auto &[name, value] : s.sysctls) {
+	for (const auto &kv : s.sysctls) {
+		const std::string &name = kv.first, &value = kv.second;
 		auto it = std::find_if(now.begin(), now.end(), [&](const auto &p) { return p.first == name; });
 		if (it == now.end()) {
 			notes.push_back("net.ipv4.vs." + name + " (was " + value + ") does not exist in the new set");
@@ -296,8 +297,8 @@ std::string restore_here(const Saved &s, std::vector<std::string> &notes)
 	    after.timeouts.udp != s.timeouts.udp)
 		diffs.push_back("timeouts differ");
 	std::vector<std::string> missing;
-	for (const auto &[name, value] : s.sysctls)
-		if (std::none_of(after.sysctls.begin(), after.sysctls.end(), [&](const auto &p) { return p.first == name; }))
+	for (const auto &kv : s.sysctls)
+		if (const std::string &name = kv.first; std::none_of(after.sysctls.begin(), after.sysctls.end(), [&](const auto &p) { return p.first == name; }))
 			missing.push_back(name);
 	for (auto &d : sysctl_diff(s.sysctls, after.sysctls, missing))
 		diffs.push_back(d);
