@@ -14,13 +14,24 @@
 # "N passed, N failed, N skipped"; exits 1 when anything failed.
 set -eEuo pipefail
 
-readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+readonly HERE REPO
 readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/bin/ipvs-drain}"
-readonly ABI="$(uname -r)"
+ABI="$(uname -r)"
+readonly ABI
 readonly VARIANT_KO="$REPO/build/$ABI"
 readonly STOCK_KO="/lib/modules/$ABI/kernel/net/netfilter/ipvs"
-readonly OTHER_KO="${IPVS_SWAP_OTHER_KO:-$(ls -d "$REPO"/build/*-amd64 2>/dev/null | grep -v "/$ABI\$" | head -n1)}"
+# Any module set built for another ABI (build/ABI/ip_vs.ko), for the refused-vermagic case.
+other_ko() {
+	local d
+	for d in "$REPO"/build/*; do
+		[ "${d##*/}" != "$ABI" ] && [ -e "$d/ip_vs.ko" ] && [[ "${d##*/}" != *-stock ]] && { echo "$d"; return; }
+	done
+	return 0
+}
+OTHER_KO="${IPVS_SWAP_OTHER_KO:-$(other_ko)}"
+readonly OTHER_KO
 readonly WORK="${TMPDIR:-/tmp}/ipvsd-swap"
 readonly NS_CL=ipvsd-swap-cl NS_POD=ipvsd-swap-pod NS_TWO=ipvsd-swap-two
 readonly VS=/proc/sys/net/ipv4/vs
@@ -68,6 +79,7 @@ trap 'on_error $LINENO "$BASH_COMMAND" $?' ERR
 cleanup() {
 	trap - ERR
 	[ -n "${TRAFFIC_PID:-}" ] && kill "$TRAFFIC_PID" 2>/dev/null
+	# shellcheck disable=SC2086 # two pids
 	[ -n "${SERVER_PIDS:-}" ] && kill $SERVER_PIDS 2>/dev/null
 	ipvsadm -C 2>/dev/null || true
 	for ns in "$NS_CL" "$NS_POD" "$NS_TWO"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -97,7 +109,9 @@ unload_ipvs() {
 	local m
 	ipvsadm -C 2>/dev/null || true
 	modprobe -r xt_ipvs 2>/dev/null || true
-	for m in $(awk '$1 ~ /^ip_vs_/ {print $1}' /proc/modules); do rmmod "$m"; done
+	while read -r m _; do
+		if [[ "$m" == ip_vs_* ]]; then rmmod "$m"; fi
+	done < <(cat /proc/modules)
 	if grep -q '^ip_vs ' /proc/modules; then rmmod ip_vs; fi
 }
 
@@ -124,6 +138,11 @@ test_rules() {
 	ipvsadm -C
 	check "restore reads ipvsadm -Sn" "$BIN" restore <"$WORK/ref.n"
 	check "ipvsadm -Sn after restore of ipvsadm -Sn is identical" same "$WORK/ref.n" <(ipvsadm -Sn)
+
+	# ipvsadm -S (names) -> ipvs-drain restore, which resolves them as ipvsadm does
+	ipvsadm -C
+	check "restore reads ipvsadm -S with host and service names" "$BIN" restore <"$WORK/ref.names"
+	check "... and builds the table of ipvsadm -Sn" same "$WORK/ref.n" <(ipvsadm -Sn)
 
 	# ipvs-drain save -> ipvsadm -R
 	ipvsadm -C
@@ -253,12 +272,12 @@ while True:
 PY
 	TRAFFIC_PID=$!
 }
-traffic_ok() { local ok fail; read -r ok fail <"$WORK/traffic" 2>/dev/null || ok=0; echo "${ok:-0}"; }
+traffic_ok() { local ok _fail; read -r ok _fail <"$WORK/traffic" 2>/dev/null || ok=0; echo "${ok:-0}"; }
 # Succeeds when at least 5 more requests went through within 20 s.
 traffic_flows() {
-	local start i
+	local start _
 	start=$(traffic_ok)
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		[ "$(traffic_ok)" -ge $((start + 5)) ] && return 0
 		sleep 0.2
 	done
@@ -278,11 +297,11 @@ program_services() {
 	ipvsadm -a -u 10.96.0.3:53 -r 10.244.1.2:5353 -m -w 2
 	ipvsadm -A -u 10.96.0.4:5060 -s lc -p 120 --pe sip
 	ipvsadm -a -u 10.96.0.4:5060 -r 10.244.1.3 -i --tun-type gue --tun-port 6080 --tun-csum
-	ipvsadm -A -t [fd00:96::1]:80 -s wlc -p 600 -M 64
-	ipvsadm -a -t [fd00:96::1]:80 -r [fd01::2]:80 -m -w 0
-	ipvsadm -a -t [fd00:96::1]:80 -r [fd01::3]:80 -m -w 5
-	ipvsadm -A -u [fd00:96::2]:53 -s mh -b mh-fallback
-	ipvsadm -a -u [fd00:96::2]:53 -r fd01::4 -g
+	ipvsadm -A -t '[fd00:96::1]:80' -s wlc -p 600 -M 64
+	ipvsadm -a -t '[fd00:96::1]:80' -r '[fd01::2]:80' -m -w 0
+	ipvsadm -a -t '[fd00:96::1]:80' -r '[fd01::3]:80' -m -w 5
+	ipvsadm -A -u '[fd00:96::2]:53' -s mh -b mh-fallback
+	ipvsadm -a -u '[fd00:96::2]:53' -r fd01::4 -g
 	ipvsadm -A --sctp-service 10.96.0.5:3868 -s sed
 	ipvsadm -a --sctp-service 10.96.0.5:3868 -r 10.244.1.2:3868 -m
 	ipvsadm -A -f 100 -s nq -p
@@ -394,7 +413,7 @@ test_fail_before() {
 	out=$("$BIN" swap-module --ko "$OTHER_KO" --from-ko "$STOCK_KO" --yes --save-file "$WORK/s0.rules" 2>&1) || rc=$?
 	if [ "$rc" = 1 ] && [[ "$out" == *"built for kernel"* ]] && [[ "$out" == *"before unloading anything"* ]]; then
 		tap_ok "--ko $(basename "$OTHER_KO"): refused by vermagic, exit 1"
-		sed 's/^/#   /' <<<"$out"
+		echo "#   ${out//$'\n'/$'\n'#   }"
 	else
 		tap_not_ok "--ko $(basename "$OTHER_KO"): refused by vermagic, exit 1" "rc=$rc $out"
 	fi
@@ -408,6 +427,7 @@ test_fail_after() {
 		return 0
 	fi
 	grep -q '^ip_vs ' /proc/modules || "$BIN" swap-module --ko "$STOCK_KO" --yes >/dev/null
+	[ -e /sys/class/net/ipvs0 ] || setup_topology
 	[ -n "$(ipvsadm -Sn)" ] || program_services
 	local out rc=0 before_variant=0 now_variant=0
 	loaded_is_variant && before_variant=1
@@ -421,11 +441,12 @@ test_fail_after() {
 	sysctls_of >"$WORK/before.sysctl"
 	out=$("$BIN" swap-module --ko "$WORK/corrupt" "${from[@]}" --yes --save-file "$WORK/s3.rules" 2>&1) || rc=$?
 	if [ "$rc" = 1 ] && [[ "$out" == *"FAILED at load"* ]] && [[ "$out" == *"ip_vs_rr"* ]] &&
+		[[ "$out" == *"Exec format error"* ]] &&
 		[[ "$out" == *"Rolled back"* ]]; then
-		tap_ok "a corrupt ip_vs_rr.ko: fails at load, names it, says it rolled back, exit 1"
-		sed 's/^/#   /' <<<"$out"
+		tap_ok "a corrupt ip_vs_rr.ko: fails at load (ENOEXEC), names it, says it rolled back, exit 1"
+		echo "#   ${out//$'\n'/$'\n'#   }"
 	else
-		tap_not_ok "a corrupt ip_vs_rr.ko: fails at load, names it, says it rolled back, exit 1" "rc=$rc $out"
+		tap_not_ok "a corrupt ip_vs_rr.ko: fails at load (ENOEXEC), names it, says it rolled back, exit 1" "rc=$rc $out"
 	fi
 	loaded_is_variant && now_variant=1
 	check "... the previous set is loaded again ($(ipvs_modules))" [ "$now_variant" = "$before_variant" ]

@@ -87,6 +87,13 @@ std::string trim(std::string s)
 	return s;
 }
 
+std::string no_period(std::string s)
+{
+	while (!s.empty() && s.back() == '.')
+		s.pop_back();
+	return s;
+}
+
 std::optional<std::string> read_trimmed(const std::string &path)
 {
 	auto t = procfs::read_file(path);
@@ -352,8 +359,10 @@ std::string insmod(const KoFile &ko)
 	Fd fd(::open(ko.path.c_str(), O_RDONLY | O_CLOEXEC));
 	if (!fd)
 		return "cannot open " + ko.path + ": " + std::strerror(errno);
-	if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0)
-		return describe_load_error(ko.name + " (" + ko.path + ")", errno, lockdown_text());
+	if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0) {
+		const int err = errno; // before lockdown_text(), whose open() may set errno
+		return describe_load_error(ko.name + " (" + ko.path + ")", err, lockdown_text());
+	}
 	return {};
 }
 
@@ -680,10 +689,10 @@ int run(const options::SwapOptions &opt)
 		if (err.empty())
 			err = restore_all(rb_notes);
 		if (!err.empty())
-			return refuse("swap failed at " + step + " (" + why + ") AND the rollback failed: " + err +
+			return refuse("swap failed at " + step + " (" + no_period(why) + ") AND the rollback failed: " + no_period(err) +
 				      ". The saved configuration is in " + join(files) + ": load the modules, then run "
 				      "'ipvs-drain restore < FILE' and 'sysctl -p FILE.sysctl'.");
-		return refuse("swap failed at " + step + ": " + why + ". Rolled back: the previous modules (" +
+		return refuse("swap failed at " + step + ": " + no_period(why) + ". Rolled back: the previous modules (" +
 			      join(plan_unload(loaded_modules()).ipvs, " ") +
 			      ") are loaded again and the configuration is restored and verified.");
 	};
