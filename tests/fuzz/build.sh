@@ -49,7 +49,7 @@ fi
 headers=("$top"/userspace/include/ipvs_drain/*.h "$fuzz"/*.h)
 
 # Only the pure parts of the tool: nothing here opens a socket or reads /proc.
-lib_sources=(procfs model codec options)
+lib_sources=(procfs model codec options format rules swap)
 pids=()
 objs=()
 for s in "${lib_sources[@]}"; do
@@ -62,7 +62,7 @@ for s in "${lib_sources[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-targets=(procfs codec options)
+targets=(procfs codec options rules)
 pids=()
 for t in "${targets[@]}"; do
 	if stale "$out/fuzz_$t" "$fuzz/fuzz_$t.cpp" "${objs[@]}" "${headers[@]}"; then
@@ -79,4 +79,4 @@ if stale "$out/gen_codec_corpus" "$fuzz/gen_codec_corpus.cpp" "${objs[@]}" "${he
 	pids+=($!)
 fi
 for p in "${pids[@]}"; do wait "$p"; done
-echo "build.sh: fuzz_procfs fuzz_codec fuzz_options up to date in $out"
+echo "build.sh: fuzz_procfs fuzz_codec fuzz_options fuzz_rules up to date in $out"

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 usage() {
-	echo "usage: tests/fuzz/run.sh [--seconds N] [TARGET...]   (targets: procfs codec options; default all)" >&2
+	echo "usage: tests/fuzz/run.sh [--seconds N] [TARGET...]   (targets: procfs codec options rules; default all)" >&2
 	exit 2
 }
 
@@ -28,7 +28,7 @@ out="$top/build/fuzz"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-targets=(procfs codec options)
+targets=(procfs codec options rules)
 n=0 passed=0 failed=0 skipped=0
 for t in "${targets[@]}"; do
 	n=$((n + 1))

@@ -14,7 +14,26 @@ std::string describe_error(Op op, const std::error_code &ec)
 	if (ec.category() == nl::libnl_category())
 		return "netlink: " + ec.message();
 	switch (ec.value()) {
+	case EEXIST:
+		if (op == Op::AddService)
+			return "Service already exists";
+		if (op == Op::AddDest)
+			return "Destination already exists";
+		break;
+	case ENOENT:
+		if (op == Op::AddService || op == Op::EditService)
+			return "Scheduler or persistence engine not found (no ip_vs_<name> module)";
+		if (op == Op::EditDest || op == Op::DelDest)
+			return "No such destination";
+		break;
+	case ERANGE:
+		if (op == Op::AddDest || op == Op::EditDest)
+			return "Lower threshold (-y) above upper threshold (-x), or weight out of range";
+		break;
 	case ESRCH:
+		if (op == Op::EditService || op == Op::DelService || op == Op::AddDest || op == Op::EditDest ||
+		    op == Op::DelDest)
+			return "No such service";
 		if (op == Op::GetServices || op == Op::GetDests || op == Op::GetService)
 			return "No such service";
 		break;

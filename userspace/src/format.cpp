@@ -213,21 +213,21 @@ void append_tunnel_rule(std::string &out, const std::string &svc, const std::str
 	int weight = static_cast<int>(d.weight);
 	switch (d.tun_type) {
 	case u::TUNNEL_TYPE_GRE:
-		appendf(out, "-a %s -r %s %s -w %d --tun-type %s %s\n", svc.c_str(), dname.c_str(),
+		appendf(out, "-a %s -r %s %s -w %d --tun-type %s %s", svc.c_str(), dname.c_str(),
 			or_null(fwd_switch(d.conn_flags)), weight, kTunNames[d.tun_type],
 			or_null(tun_flag_opt(d.tun_flags)));
 		break;
 	case u::TUNNEL_TYPE_GUE:
-		appendf(out, "-a %s -r %s %s -w %d --tun-type %s --tun-port %d %s\n", svc.c_str(), dname.c_str(),
+		appendf(out, "-a %s -r %s %s -w %d --tun-type %s --tun-port %d %s", svc.c_str(), dname.c_str(),
 			or_null(fwd_switch(d.conn_flags)), weight, kTunNames[d.tun_type], d.tun_port,
 			or_null(tun_flag_opt(d.tun_flags)));
 		break;
 	case u::TUNNEL_TYPE_IPIP:
-		appendf(out, "-a %s -r %s %s -w %d --tun-type %s\n", svc.c_str(), dname.c_str(),
+		appendf(out, "-a %s -r %s %s -w %d --tun-type %s", svc.c_str(), dname.c_str(),
 			or_null(fwd_switch(d.conn_flags)), weight, kTunNames[d.tun_type]);
 		break;
 	default:
-		appendf(out, "-a %s -r %s %s -w %d\n", svc.c_str(), dname.c_str(),
+		appendf(out, "-a %s -r %s %s -w %d", svc.c_str(), dname.c_str(),
 			or_null(fwd_switch(d.conn_flags)), weight);
 		break;
 	}
@@ -449,8 +449,13 @@ void append_service(std::string &out, const Service &s, const ListFormat &fmt, c
 			if ((d.conn_flags & u::CONN_F_FWD_MASK) == u::CONN_F_TUNNEL)
 				append_tunnel_rule(out, svc, dname, d);
 			else
-				appendf(out, "-a %s -r %s %s -w %d\n", svc.c_str(), dname.c_str(),
+				appendf(out, "-a %s -r %s %s -w %d", svc.c_str(), dname.c_str(),
 					or_null(fwd_switch(d.conn_flags)), weight);
+			if (fmt.rule_thresholds && d.u_threshold)
+				appendf(out, " -x %u", d.u_threshold);
+			if (fmt.rule_thresholds && d.l_threshold)
+				appendf(out, " -y %u", d.l_threshold);
+			out += '\n';
 		} else if (fmt.stats) {
 			Stats st = ipvsadm_dest_stats(d.stats);
 			appendf(out, "  -> %-28s", dname.c_str());

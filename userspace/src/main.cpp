@@ -15,7 +15,9 @@
 #include "ipvs_drain/format.h"
 #include "ipvs_drain/options.h"
 #include "ipvs_drain/procfs.h"
+#include "ipvs_drain/rules.h"
 #include "ipvs_drain/status.h"
+#include "ipvs_drain/swap_run.h"
 #include "ipvs_drain/sysctl.h"
 
 namespace {
@@ -24,7 +26,7 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 constexpr const char *kNotLoaded =
-	"IPVS is not loaded in this kernel: load it with 'modprobe ip_vs' (this tool never loads modules itself).";
+	"IPVS is not loaded in this kernel: load it with 'modprobe ip_vs' (of its commands only swap-module loads modules).";
 
 int fail(int code, const std::string &sentence)
 {
@@ -260,7 +262,7 @@ int run_knob(const std::vector<std::string> &args, bool enable)
 
 	if (!ipvs::sysctl::ipvs_sysctls_present())
 		return fail(kExitFailure, "IPVS is not loaded" + where +
-						  ": load the ipvs-drain variant with 'modprobe ip_vs' (this tool never loads modules itself).");
+						  ": load the ipvs-drain variant with 'modprobe ip_vs' (of its commands only swap-module loads modules).");
 	if (!ipvs::sysctl::knob_present())
 		return fail(kExitFailure,
 			    "The loaded ip_vs is the stock module, which has no net.ipv4.vs.conn_reuse_quiescent" + where +
@@ -280,6 +282,214 @@ int run_knob(const std::vector<std::string> &args, bool enable)
 		return fail(kExitFailure, "net.ipv4.vs.conn_reuse_quiescent" + where + " did not keep the value " +
 						  std::to_string(o.mode) + ".");
 	return emit("net.ipv4.vs.conn_reuse_quiescent = " + std::to_string(*now) + where + "\n");
+}
+
+const char kSaveHelp[] =
+	"Usage: ipvs-drain save [-n] [--thresholds] [--timeouts] [--netns NAME] > FILE\n"
+	"\n"
+	"Writes the IPVS services and destinations as rules, byte for byte what 'ipvsadm -S' writes\n"
+	"('ipvsadm -Sn' with -n). 'ipvsadm -R' and 'ipvs-drain restore' read it back.\n"
+	"  -n, --numeric   numeric addresses and ports (no name lookups)\n"
+	"  --thresholds    also write -x/-y on destinations (ipvsadm -S drops them; ipvsadm -R reads them)\n"
+	"  --timeouts      also write a first line '--set TCP TCPFIN UDP' with the IPVS timeouts\n"
+	"  --netns NAME    the table of network namespace /run/netns/NAME\n"
+	"\n"
+	"Examples:\n"
+	"  ipvs-drain save -n > /root/ipvs.rules\n"
+	"  ipvs-drain save -n | diff - <(ipvsadm -Sn)      # no output: identical\n"
+	"  ipvs-drain save -n --thresholds --timeouts > full.rules\n";
+
+const char kRestoreHelp[] =
+	"Usage: ipvs-drain restore [--flush] [--check] [--netns NAME] < FILE\n"
+	"\n"
+	"Reads rules in 'ipvsadm -S' format from standard input and applies them in order, as\n"
+	"'ipvsadm -R' does. Each line is one ipvsadm command: -A/-E/-D (service), -a/-e/-d\n"
+	"(destination), -C (clear) or --set TCP TCPFIN UDP; blank lines and '#' comments are skipped.\n"
+	"The whole input is parsed first: a bad line changes nothing (exit 2, 'line N: why').\n"
+	"  --flush        clear this namespace's services first (ipvsadm -C)\n"
+	"  --check        parse and replay the rules in memory only; touch nothing\n"
+	"  --netns NAME   restore into network namespace /run/netns/NAME\n"
+	"If the kernel refuses line N, the lines before it stay applied and the error names line N\n"
+	"(exit 1), as with ipvsadm -R.\n"
+	"\n"
+	"Examples:\n"
+	"  ipvsadm -Sn | ipvs-drain restore --flush\n"
+	"  ipvs-drain restore --check < /root/ipvs.rules && ipvs-drain restore < /root/ipvs.rules\n";
+
+int run_save(const std::vector<std::string> &args)
+{
+	auto parsed = ipvs::options::parse_save(args);
+	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
+		return fail(kExitUsage, e->message);
+	const auto &o = std::get<ipvs::options::SaveOptions>(parsed);
+	if (o.help)
+		return emit(kSaveHelp);
+	if (o.netns)
+		if (int rc = enter_netns(*o.netns))
+			return rc;
+	ipvs::Client client;
+	if (int rc = open_client(client))
+		return rc;
+	std::vector<ipvs::Service> services;
+	if (auto ec = client.get_services(services))
+		return kernel_failure(ipvs::Op::GetServices, ec);
+	ipvs::Timeouts t;
+	ipvs::rules::SaveOptions so;
+	so.numeric = o.numeric;
+	so.thresholds = o.thresholds;
+	if (o.timeouts) {
+		if (auto ec = client.get_timeouts(t))
+			return kernel_failure(ipvs::Op::GetTimeouts, ec);
+		so.timeouts = &t;
+	}
+	static const ipvs::format::NoResolver numeric;
+	const ipvs::format::Resolver &res =
+		o.numeric ? static_cast<const ipvs::format::Resolver &>(numeric) : ipvs::format::libc_resolver();
+	return emit(ipvs::rules::save(services, so, res));
+}
+
+ipvs::Op op_of(ipvs::rules::Verb v)
+{
+	switch (v) {
+	case ipvs::rules::Verb::AddService:
+		return ipvs::Op::AddService;
+	case ipvs::rules::Verb::EditService:
+		return ipvs::Op::EditService;
+	case ipvs::rules::Verb::DelService:
+		return ipvs::Op::DelService;
+	case ipvs::rules::Verb::AddDest:
+		return ipvs::Op::AddDest;
+	case ipvs::rules::Verb::EditDest:
+		return ipvs::Op::EditDest;
+	case ipvs::rules::Verb::DelDest:
+		return ipvs::Op::DelDest;
+	case ipvs::rules::Verb::SetTimeouts:
+		return ipvs::Op::SetTimeouts;
+	default:
+		return ipvs::Op::Flush;
+	}
+}
+
+std::error_code send_command(ipvs::Client &client, const ipvs::rules::Command &c)
+{
+	using ipvs::rules::Verb;
+	const ipvs::ServiceKey key = ipvs::rules::key_of(c.svc);
+	switch (c.verb) {
+	case Verb::AddService:
+		return client.add_service(c.svc);
+	case Verb::EditService:
+		return client.edit_service(c.svc);
+	case Verb::DelService:
+		return client.del_service(key);
+	case Verb::Clear:
+		return client.flush();
+	case Verb::AddDest:
+		return client.add_dest(key, c.dest);
+	case Verb::EditDest:
+		return client.edit_dest(key, c.dest);
+	case Verb::DelDest:
+		return client.del_dest(key, c.dest);
+	case Verb::SetTimeouts:
+		return client.set_timeouts(c.timeouts);
+	}
+	return {};
+}
+
+int run_restore(const std::vector<std::string> &args)
+{
+	auto parsed = ipvs::options::parse_restore(args);
+	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
+		return fail(kExitUsage, e->message);
+	const auto &o = std::get<ipvs::options::RestoreOptions>(parsed);
+	if (o.help)
+		return emit(kRestoreHelp);
+	std::string text;
+	char buf[65536];
+	for (;;) {
+		std::size_t n = std::fread(buf, 1, sizeof(buf), stdin);
+		text.append(buf, n);
+		if (n < sizeof(buf)) {
+			if (std::ferror(stdin))
+				return fail(kExitFailure, std::string("Cannot read standard input: ") + std::strerror(errno) + ".");
+			break;
+		}
+	}
+	auto rules = ipvs::rules::parse(text, ipvs::options::libc_lookups());
+	if (auto *e = std::get_if<ipvs::rules::ParseError>(&rules))
+		return fail(kExitUsage, "restore: " + e->text() + ".");
+	const auto &cmds = std::get<std::vector<ipvs::rules::Command>>(rules);
+	if (o.check) {
+		std::vector<ipvs::Service> table;
+		ipvs::Timeouts t;
+		for (const auto &c : cmds)
+			if (auto why = ipvs::rules::apply(table, t, c); !why.empty())
+				return fail(kExitUsage, "restore: line " + std::to_string(c.line) + ": " + why +
+								" (replayed on an empty table).");
+		return emit(std::to_string(cmds.size()) + " rules parsed, " + std::to_string(table.size()) +
+			    " services; nothing applied (--check).\n");
+	}
+	if (o.netns)
+		if (int rc = enter_netns(*o.netns))
+			return rc;
+	ipvs::Client client;
+	if (int rc = open_client(client))
+		return rc;
+	if (o.flush)
+		if (auto ec = client.flush())
+			return fail(kExitFailure, "restore: cannot clear the table first: " +
+							  ipvs::describe_error(ipvs::Op::Flush, ec) + "; nothing applied.");
+	for (const auto &c : cmds)
+		if (auto ec = send_command(client, c))
+			return fail(kExitFailure, "restore: line " + std::to_string(c.line) + ": " +
+							  ipvs::describe_error(op_of(c.verb), ec) + "; the lines before it are applied.");
+	return 0;
+}
+
+const char kSwapHelp[] =
+	"Usage: ipvs-drain swap-module [--ko DIR] [--from-ko DIR] [--yes] [--all-netns] [--save-file F]\n"
+	"\n"
+	"Replaces the loaded IPVS modules (ip_vs and every ip_vs_* scheduler, pe and helper) with another\n"
+	"build, stock <-> ipvs-drain variant, keeping the configuration:\n"
+	"  1. save services, destinations (thresholds too), timeouts and net.ipv4.vs.* of each namespace,\n"
+	"     in memory and to F (rules for 'ipvs-drain restore' or 'ipvsadm -R') and F.sysctl ('sysctl -p');\n"
+	"  2. flush and unload the whole set, and modules holding ip_vs such as xt_ipvs (reloaded after);\n"
+	"  3. load the new set: the .ko files of --ko DIR (insmod, in dependency order), or what\n"
+	"     'modprobe' picks (the installed variant after 'make install'; stock otherwise);\n"
+	"  4. restore, then read everything back and compare.\n"
+	"If any step fails, the previous set and configuration are put back and verified, and the error\n"
+	"says which step failed and why (exit 1).\n"
+	"\n"
+	"Before anything is unloaded it refuses (exit 1, nothing changed) when:\n"
+	"  - --yes is missing (it first prints how many connection entries the unload will drop);\n"
+	"  - an IPVS sync daemon runs; a module holding ip_vs is in use (xt_ipvs in an iptables rule);\n"
+	"  - another network namespace has IPVS services, unless --all-netns (then each is kept);\n"
+	"  - a module of the new set is missing, or was built for another kernel (vermagic);\n"
+	"  - the loaded set's files cannot be found for a rollback: modprobe's ip_vs is not the loaded\n"
+	"    build (compared by srcversion and version); give them with --from-ko DIR;\n"
+	"  - the configuration changed between the save and the unload (stop kube-proxy/keepalived).\n"
+	"Connection entries cannot survive an unload; established clients see resets or retransmissions.\n"
+	"Secure Boot/lockdown refusing unsigned modules is recognised and named (see README.md).\n"
+	"\n"
+	"  --ko DIR        load the new set from DIR (e.g. build/$(uname -r) from 'make kmod')\n"
+	"  --from-ko DIR   the loaded set's .ko files, for a rollback when modprobe would load another build\n"
+	"  --yes           really unload\n"
+	"  --all-netns     save and restore every network namespace with IPVS state\n"
+	"  --save-file F   where to keep the saved rules (default /var/lib/ipvs-drain/swap-TIME.rules)\n"
+	"\n"
+	"Examples:\n"
+	"  ipvs-drain swap-module                           # shows the plan, changes nothing\n"
+	"  ipvs-drain swap-module --ko build/$(uname -r) --yes    # stock -> variant built by make kmod\n"
+	"  ipvs-drain swap-module --yes                     # -> what modprobe loads (installed variant)\n";
+
+int run_swap(const std::vector<std::string> &args)
+{
+	auto parsed = ipvs::options::parse_swap(args);
+	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
+		return fail(kExitUsage, e->message);
+	const auto &o = std::get<ipvs::options::SwapOptions>(parsed);
+	if (o.help)
+		return emit(kSwapHelp);
+	return ipvs::swap::run(o);
 }
 
 // Not a user verb: writes what the kernel reports as a fixture for tests/unit/golden.
@@ -314,6 +524,9 @@ const Verb kVerbs[] = {
 	 [](const std::vector<std::string> &a) { return run_knob(a, true); }},
 	{"disable", "turn the fix off (conn_reuse_quiescent=0)",
 	 [](const std::vector<std::string> &a) { return run_knob(a, false); }},
+	{"save", "write the table as 'ipvsadm -S' rules", run_save},
+	{"restore", "apply 'ipvsadm -S' rules read from standard input", run_restore},
+	{"swap-module", "replace the loaded IPVS modules, keeping services, timeouts and sysctls", run_swap},
 	{"bench", "reproduce the rolling-update loss in a private lab, or load a live VIP", ipvs::bench::run_bench},
 };
 
@@ -322,7 +535,7 @@ std::string usage()
 	std::string u = "Usage: ipvs-drain COMMAND [options]\n\nCommands:\n";
 	for (const Verb &v : kVerbs) {
 		char buf[160];
-		std::snprintf(buf, sizeof(buf), "  %-9s %s\n", v.name, v.summary);
+		std::snprintf(buf, sizeof(buf), "  %-12s %s\n", v.name, v.summary);
 		u += buf;
 	}
 	u += "\nRun 'ipvs-drain COMMAND --help' for a command's options.\n"

@@ -491,3 +491,109 @@ Parsed<KnobOptions> parse_knob(const std::vector<std::string> &args, bool enable
 }
 
 } // namespace ipvs::options
+
+namespace ipvs::options {
+
+Parsed<SaveOptions> parse_save(const std::vector<std::string> &args)
+{
+	enum { V_NUMERIC, V_THRESH, V_TIMEOUTS, V_NETNS, V_HELP };
+	static const Spec specs[] = {{"numeric", 'n', false, V_NUMERIC},
+				     {"thresholds", 0, false, V_THRESH},
+				     {"timeouts", 0, false, V_TIMEOUTS},
+				     {"netns", 0, true, V_NETNS},
+				     {"help", 'h', false, V_HELP}};
+	auto tok = tokenize(args, specs, std::size(specs), "save");
+	if (auto *e = std::get_if<UsageError>(&tok))
+		return *e;
+	SaveOptions o;
+	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+		switch (opt.id) {
+		case V_NUMERIC:
+			o.numeric = true;
+			break;
+		case V_THRESH:
+			o.thresholds = true;
+			break;
+		case V_TIMEOUTS:
+			o.timeouts = true;
+			break;
+		case V_HELP:
+			o.help = true;
+			break;
+		default:
+			if (!valid_netns_name(opt.value))
+				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
+			o.netns = opt.value;
+		}
+	}
+	return o;
+}
+
+Parsed<RestoreOptions> parse_restore(const std::vector<std::string> &args)
+{
+	enum { R_NUMERIC, R_FLUSH, R_CHECK, R_NETNS, R_HELP };
+	static const Spec specs[] = {{"numeric", 'n', false, R_NUMERIC},
+				     {"flush", 0, false, R_FLUSH},
+				     {"check", 0, false, R_CHECK},
+				     {"netns", 0, true, R_NETNS},
+				     {"help", 'h', false, R_HELP}};
+	auto tok = tokenize(args, specs, std::size(specs), "restore");
+	if (auto *e = std::get_if<UsageError>(&tok))
+		return *e;
+	RestoreOptions o;
+	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+		switch (opt.id) {
+		case R_NUMERIC:
+			o.numeric = true;
+			break;
+		case R_FLUSH:
+			o.flush = true;
+			break;
+		case R_CHECK:
+			o.check = true;
+			break;
+		case R_HELP:
+			o.help = true;
+			break;
+		default:
+			if (!valid_netns_name(opt.value))
+				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
+			o.netns = opt.value;
+		}
+	}
+	return o;
+}
+
+Parsed<SwapOptions> parse_swap(const std::vector<std::string> &args)
+{
+	enum { W_KO, W_FROM_KO, W_YES, W_ALL, W_FILE, W_HELP };
+	static const Spec specs[] = {{"ko", 0, true, W_KO},		{"from-ko", 0, true, W_FROM_KO},
+				     {"yes", 'y', false, W_YES},	{"all-netns", 0, false, W_ALL},
+				     {"save-file", 0, true, W_FILE},	{"help", 'h', false, W_HELP}};
+	auto tok = tokenize(args, specs, std::size(specs), "swap-module");
+	if (auto *e = std::get_if<UsageError>(&tok))
+		return *e;
+	SwapOptions o;
+	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+		switch (opt.id) {
+		case W_KO:
+		case W_FROM_KO:
+		case W_FILE:
+			if (opt.value.empty())
+				return UsageError{"Option '" + opt.spelled + "' needs a non-empty path."};
+			(opt.id == W_KO ? o.ko : opt.id == W_FROM_KO ? o.from_ko : o.save_file) = opt.value;
+			break;
+		case W_YES:
+			o.yes = true;
+			break;
+		case W_ALL:
+			o.all_netns = true;
+			break;
+		default:
+			o.help = true;
+		}
+	}
+	return o;
+}
+
+} // namespace ipvs::options

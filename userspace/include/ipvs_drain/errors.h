@@ -7,7 +7,23 @@
 
 namespace ipvs {
 
-enum class Op { GetInfo, GetServices, GetDests, GetService, GetTimeouts, GetDaemons, SetKnob };
+enum class Op {
+	GetInfo,
+	GetServices,
+	GetDests,
+	GetService,
+	GetTimeouts,
+	GetDaemons,
+	SetKnob,
+	AddService,
+	EditService,
+	DelService,
+	AddDest,
+	EditDest,
+	DelDest,
+	SetTimeouts,
+	Flush,
+};
 
 std::string describe_error(Op op, const std::error_code &ec);
 

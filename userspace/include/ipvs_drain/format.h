@@ -22,6 +22,7 @@ struct ListFormat {
 	bool nosort = false;
 	bool exact = false;
 	bool tun_info = false;
+	bool rule_thresholds = false; // -S: append -x/-y to -a lines (ipvsadm never does; ipvsadm -R reads them)
 };
 
 // Name lookups are injected so printers stay pure; without -n ipvsadm asks libc for both.

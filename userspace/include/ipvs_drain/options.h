@@ -49,10 +49,38 @@ struct KnobOptions {
 	bool help = false;
 };
 
+struct SaveOptions {
+	bool numeric = false;
+	bool thresholds = false;
+	bool timeouts = false;
+	std::optional<std::string> netns;
+	bool help = false;
+};
+
+struct RestoreOptions {
+	bool numeric = false; // accepted for symmetry with save; restore never prints names
+	bool flush = false;
+	bool check = false;
+	std::optional<std::string> netns;
+	bool help = false;
+};
+
+struct SwapOptions {
+	std::optional<std::string> ko;      // load the new set from here (insmod); else modprobe
+	std::optional<std::string> from_ko; // where the loaded set's files are, to put it back on failure
+	bool yes = false;
+	bool all_netns = false;
+	std::optional<std::string> save_file;
+	bool help = false;
+};
+
 // @args excludes the verb. Option syntax follows ipvsadm (popt): -nc clusters, -tADDR, --opt=value.
 Parsed<ListOptions> parse_list(const std::vector<std::string> &args, const Lookups &lookups);
 Parsed<StatusOptions> parse_status(const std::vector<std::string> &args);
 Parsed<KnobOptions> parse_knob(const std::vector<std::string> &args, bool enable);
+Parsed<SaveOptions> parse_save(const std::vector<std::string> &args);
+Parsed<RestoreOptions> parse_restore(const std::vector<std::string> &args);
+Parsed<SwapOptions> parse_swap(const std::vector<std::string> &args);
 
 // ipvsadm's host[:port] / [v6]:port / v6 grammar. Empty on bad address or port, with @why set.
 std::optional<ServiceKey> parse_service_address(const std::string &text, std::uint16_t proto, const Lookups &lookups,

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0
+// Planning and checking for swap-module, on text and bytes only: /proc/modules, .modinfo, errnos, sysctls.
+#include "ipvs_drain/swap.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include <elf.h>
+
+namespace ipvs::swap {
+
+namespace {
+
+std::vector<std::string> split(const std::string &s, char sep)
+{
+	std::vector<std::string> out;
+	std::size_t start = 0;
+	while (start <= s.size()) {
+		auto end = s.find(sep, start);
+		if (end == std::string::npos)
+			end = s.size();
+		if (end > start)
+			out.push_back(s.substr(start, end - start));
+		start = end + 1;
+	}
+	return out;
+}
+
+// Module names treat '-' and '_' alike; the kernel shows '_'.
+std::string canonical(std::string name)
+{
+	std::replace(name.begin(), name.end(), '-', '_');
+	return name;
+}
+
+bool contains(const std::vector<std::string> &v, const std::string &s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+} // namespace
+
+std::vector<LoadedModule> parse_proc_modules(const std::string &text)
+{
+	std::vector<LoadedModule> out;
+	for (const std::string &line : split(text, '\n')) {
+		auto f = split(line, ' ');
+		if (f.size() < 4)
+			continue;
+		LoadedModule m;
+		m.name = f[0];
+		m.refcount = std::atoi(f[2].c_str());
+		if (f[3] != "-")
+			m.holders = split(f[3], ',');
+		out.push_back(std::move(m));
+	}
+	return out;
+}
+
+bool is_ipvs_module(const std::string &name) { return name == "ip_vs" || name.rfind("ip_vs_", 0) == 0; }
+
+UnloadPlan plan_unload(const std::vector<LoadedModule> &mods)
+{
+	UnloadPlan p;
+	std::set<std::string> group;
+	for (const auto &m : mods) {
+		if (!is_ipvs_module(m.name))
+			continue;
+		if (m.name == "ip_vs")
+			p.ipvs_loaded = true;
+		group.insert(m.name);
+		for (const auto &h : m.holders)
+			if (!is_ipvs_module(h) && !contains(p.foreign, h))
+				p.foreign.push_back(h);
+	}
+	std::sort(p.foreign.begin(), p.foreign.end());
+	for (const auto &f : p.foreign) {
+		group.insert(f);
+		for (const auto &m : mods)
+			if (m.name == f && m.refcount > 0)
+				p.busy_foreign.push_back(f);
+	}
+	// Peel off, round by round, every module none of whose holders is still in the group.
+	std::set<std::string> left = group;
+	while (!left.empty()) {
+		std::vector<std::string> round;
+		for (const auto &name : left) {
+			bool held = false;
+			for (const auto &m : mods)
+				if (m.name == name)
+					for (const auto &h : m.holders)
+						held |= left.count(h) > 0;
+			if (!held)
+				round.push_back(name);
+		}
+		if (round.empty()) { // a loop cannot happen in a module graph; keep going rather than spin
+			round.assign(left.begin(), left.end());
+		}
+		for (const auto &r : round) {
+			p.order.push_back(r);
+			left.erase(r);
+		}
+	}
+	for (auto it = p.order.rbegin(); it != p.order.rend(); ++it)
+		if (is_ipvs_module(*it))
+			p.ipvs.push_back(*it);
+	return p;
+}
+
+std::map<std::string, std::string> parse_modinfo(const std::string &section)
+{
+	std::map<std::string, std::string> out;
+	for (const std::string &field : split(section, '\0')) {
+		auto eq = field.find('=');
+		if (eq == std::string::npos)
+			continue;
+		out.emplace(field.substr(0, eq), field.substr(eq + 1));
+	}
+	return out;
+}
+
+std::optional<std::string> elf_modinfo(const std::string &elf, std::string &why)
+{
+	Elf64_Ehdr eh;
+	if (elf.size() < sizeof(eh) || std::memcmp(elf.data(), ELFMAG, SELFMAG) != 0) {
+		why = "not an ELF file";
+		return std::nullopt;
+	}
+	std::memcpy(&eh, elf.data(), sizeof(eh));
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr)) {
+		why = "not a 64-bit ELF object";
+		return std::nullopt;
+	}
+	auto section = [&](std::size_t i, Elf64_Shdr &sh) {
+		std::uint64_t off = eh.e_shoff + i * sizeof(Elf64_Shdr);
+		if (eh.e_shoff > elf.size() || off + sizeof(sh) > elf.size())
+			return false;
+		std::memcpy(&sh, elf.data() + off, sizeof(sh));
+		return sh.sh_type == SHT_NOBITS || (sh.sh_offset <= elf.size() && sh.sh_size <= elf.size() - sh.sh_offset);
+	};
+	Elf64_Shdr names;
+	if (eh.e_shstrndx >= eh.e_shnum || !section(eh.e_shstrndx, names)) {
+		why = "its section table is damaged";
+		return std::nullopt;
+	}
+	for (std::size_t i = 0; i < eh.e_shnum; i++) {
+		Elf64_Shdr sh;
+		if (!section(i, sh)) {
+			why = "its section table is damaged";
+			return std::nullopt;
+		}
+		if (sh.sh_name >= names.sh_size)
+			continue;
+		const char *name = elf.data() + names.sh_offset + sh.sh_name;
+		std::size_t room = names.sh_size - sh.sh_name;
+		if (strnlen(name, room) < room && std::strcmp(name, ".modinfo") == 0 && sh.sh_type != SHT_NOBITS)
+			return elf.substr(sh.sh_offset, sh.sh_size);
+	}
+	why = "it has no .modinfo section (not a kernel module)";
+	return std::nullopt;
+}
+
+KoFile ko_from_modinfo(const std::string &path, const std::map<std::string, std::string> &info)
+{
+	KoFile k;
+	k.path = path;
+	auto get = [&](const char *key) {
+		auto it = info.find(key);
+		return it == info.end() ? std::string() : it->second;
+	};
+	k.name = get("name");
+	if (k.name.empty()) {
+		auto slash = path.rfind('/');
+		k.name = path.substr(slash == std::string::npos ? 0 : slash + 1);
+		if (k.name.size() > 3 && k.name.compare(k.name.size() - 3, 3, ".ko") == 0)
+			k.name.resize(k.name.size() - 3);
+	}
+	k.name = canonical(k.name);
+	for (auto &d : split(get("depends"), ','))
+		k.depends.push_back(canonical(d));
+	k.vermagic = get("vermagic");
+	k.srcversion = get("srcversion");
+	k.version = get("version");
+	return k;
+}
+
+std::optional<std::string> check_vermagic(const KoFile &ko, const std::string &release)
+{
+	if (ko.vermagic.empty())
+		return ko.path + " has no vermagic: it is not a kernel module";
+	std::string built_for = ko.vermagic.substr(0, ko.vermagic.find(' '));
+	if (built_for != release)
+		return ko.path + " was built for kernel " + built_for + ", but this kernel is " + release +
+		       ": build the set for it with 'make kmod KVER=" + release + "'";
+	return std::nullopt;
+}
+
+std::vector<std::string> needed_modules(const std::vector<std::string> &loaded_ipvs,
+					const std::vector<std::vector<Service>> &tables)
+{
+	std::set<std::string> rest;
+	for (const auto &m : loaded_ipvs)
+		if (m != "ip_vs")
+			rest.insert(canonical(m));
+	for (const auto &t : tables)
+		for (const auto &s : t) {
+			if (!s.sched_name.empty())
+				rest.insert(canonical("ip_vs_" + s.sched_name));
+			if (!s.pe_name.empty())
+				rest.insert(canonical("ip_vs_pe_" + s.pe_name));
+		}
+	std::vector<std::string> out{"ip_vs"};
+	out.insert(out.end(), rest.begin(), rest.end());
+	return out;
+}
+
+LoadOrder load_order(const std::vector<KoFile> &dir, const std::vector<std::string> &needed)
+{
+	LoadOrder lo;
+	std::map<std::string, const KoFile *> by_name;
+	for (const auto &k : dir)
+		by_name.emplace(k.name, &k);
+	std::map<std::string, int> state; // 1 visiting, 2 done
+	auto visit = [&](auto &&self, const std::string &name, const std::string &why) -> bool {
+		auto it = by_name.find(name);
+		if (it == by_name.end()) {
+			if (is_ipvs_module(name)) {
+				lo.error = "the directory has no " + name + ".ko (" + why + ")";
+				return false;
+			}
+			if (!contains(lo.external, name))
+				lo.external.push_back(name);
+			return true;
+		}
+		if (state[name] == 2)
+			return true;
+		if (state[name] == 1) {
+			lo.error = "the modules' dependencies loop through " + name;
+			return false;
+		}
+		state[name] = 1;
+		for (const auto &d : it->second->depends)
+			if (!self(self, d, name + " depends on it"))
+				return false;
+		state[name] = 2;
+		lo.files.push_back(it->second);
+		return true;
+	};
+	for (const auto &n : needed)
+		if (!visit(visit, canonical(n), n == "ip_vs" ? "the core module" : "the saved configuration or the loaded set uses it"))
+			break;
+	return lo;
+}
+
+bool same_build(const std::optional<std::string> &loaded_srcversion, const std::optional<std::string> &loaded_version,
+		const KoFile &file)
+{
+	return loaded_srcversion.value_or("") == file.srcversion && loaded_version.value_or("") == file.version;
+}
+
+std::string describe_load_error(const std::string &module, int err, const std::string &lockdown)
+{
+	const bool locked = lockdown.find("[integrity]") != std::string::npos ||
+			    lockdown.find("[confidentiality]") != std::string::npos;
+	const std::string sign = " Sign the modules with a key the kernel trusts (see 'Secure Boot' in README.md).";
+	switch (err) {
+	case EKEYREJECTED:
+		return "the kernel refused " + module + ": Key was rejected by service (its signature is not trusted; "
+						      "Secure Boot or module.sig_enforce requires signed modules)." + sign;
+	case ENOKEY:
+		return "the kernel refused " + module + ": Required key not available (it is unsigned or signed with "
+						      "an unknown key, and Secure Boot or module.sig_enforce requires a trusted signature)." + sign;
+	case EPERM:
+		if (locked)
+			return "kernel lockdown (" + lockdown + ") refused the unsigned module " + module + "." + sign;
+		return "permission denied loading " + module + ": run as root (or kernel.modules_disabled is 1).";
+	case EEXIST:
+		return module + " is already loaded.";
+	case ENOEXEC:
+		return module + " is not a loadable module for this kernel: Exec format error (the file is damaged or "
+				"built for another architecture).";
+	case EINVAL:
+		return "the kernel refused " + module + ": Invalid argument (symbol versions or parameters do not match "
+							"the running kernel; see dmesg).";
+	case ENOENT:
+		return "the kernel refused " + module + ": it uses a symbol no loaded module exports (see dmesg).";
+	default:
+		return "cannot load " + module + ": " + std::strerror(err) + ".";
+	}
+}
+
+std::string normalize_sysctl(const std::string &raw)
+{
+	std::string out;
+	for (char c : raw) {
+		bool space = c == ' ' || c == '\t' || c == '\n';
+		if (space) {
+			if (!out.empty() && out.back() != ' ')
+				out += ' ';
+		} else {
+			out += c;
+		}
+	}
+	while (!out.empty() && out.back() == ' ')
+		out.pop_back();
+	return out;
+}
+
+std::vector<std::string> sysctl_diff(const Sysctls &before, const Sysctls &after,
+				     const std::vector<std::string> &ignore_missing)
+{
+	std::vector<std::string> out;
+	for (const auto &kv : before) {
+		const std::string &name = kv.first, &value = kv.second; // clang 14 cannot capture bindings
+		auto it = std::find_if(after.begin(), after.end(), [&](const auto &p) { return p.first == name; });
+		if (it == after.end()) {
+			if (!contains(ignore_missing, name))
+				out.push_back("net.ipv4.vs." + name + ": was " + value + ", now absent");
+		} else if (it->second != value) {
+			out.push_back("net.ipv4.vs." + name + ": was " + value + ", now " + it->second);
+		}
+	}
+	return out;
+}
+
+bool is_ipvs_controller(const std::string &comm)
+{
+	static const char *const kNames[] = {"kube-proxy", "kube-router", "keepalived", "ldirectord", "lvs-controller"};
+	for (const char *n : kNames)
+		if (comm == n)
+			return true;
+	return false;
+}
+
+} // namespace ipvs::swap

@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: GPL-2.0
+// swap-module: save every namespace's IPVS configuration, unload the set, load the other, restore, verify,
+// and on any failure put the previous set and configuration back.
+#include "ipvs_drain/swap_run.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipvs_drain/client.h"
+#include "ipvs_drain/errors.h"
+#include "ipvs_drain/procfs.h"
+#include "ipvs_drain/rules.h"
+#include "ipvs_drain/swap.h"
+#include "ipvs_drain/sysctl.h"
+
+namespace ipvs::swap {
+
+namespace {
+
+constexpr int kExitFailure = 1;
+
+// Owns one file descriptor.
+class Fd {
+public:
+	Fd() = default;
+	explicit Fd(int fd) : fd_(fd) {}
+	~Fd()
+	{
+		if (fd_ >= 0)
+			::close(fd_);
+	}
+	Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+	Fd &operator=(Fd &&o) noexcept
+	{
+		if (this != &o) {
+			if (fd_ >= 0)
+				::close(fd_);
+			fd_ = std::exchange(o.fd_, -1);
+		}
+		return *this;
+	}
+	int get() const { return fd_; }
+	explicit operator bool() const { return fd_ >= 0; }
+
+private:
+	int fd_ = -1;
+};
+
+void say(const std::string &line) { std::printf("swap-module: %s\n", line.c_str()), std::fflush(stdout); }
+int refuse(const std::string &sentence)
+{
+	std::fflush(stdout);
+	std::fprintf(stderr, "ipvs-drain: swap-module: %s\n", sentence.c_str());
+	return kExitFailure;
+}
+
+std::string join(const std::vector<std::string> &v, const char *sep = ", ")
+{
+	std::string out;
+	for (const auto &s : v)
+		out += (out.empty() ? "" : sep) + s;
+	return out;
+}
+
+std::string trim(std::string s)
+{
+	while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+		s.pop_back();
+	return s;
+}
+
+std::string no_period(std::string s)
+{
+	while (!s.empty() && s.back() == '.')
+		s.pop_back();
+	return s;
+}
+
+std::optional<std::string> read_trimmed(const std::string &path)
+{
+	auto t = procfs::read_file(path);
+	if (!t)
+		return std::nullopt;
+	return trim(*t);
+}
+
+// Runs argv with stdout and stderr captured; returns the exit status (127 when it cannot run).
+int run_cmd(const std::vector<std::string> &argv, std::string &output)
+{
+	int pipefd[2];
+	if (::pipe2(pipefd, O_CLOEXEC) < 0)
+		return 127;
+	pid_t pid = ::fork();
+	if (pid < 0) {
+		::close(pipefd[0]);
+		::close(pipefd[1]);
+		return 127;
+	}
+	if (pid == 0) {
+		::dup2(pipefd[1], 1);
+		::dup2(pipefd[1], 2);
+		std::vector<char *> args;
+		for (const auto &a : argv)
+			args.push_back(const_cast<char *>(a.c_str()));
+		args.push_back(nullptr);
+		::execvp(args[0], args.data());
+		::_exit(127);
+	}
+	::close(pipefd[1]);
+	Fd rd(pipefd[0]);
+	char buf[4096];
+	ssize_t n;
+	while ((n = ::read(rd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			output.append(buf, static_cast<std::size_t>(n));
+	int status = 0;
+	while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// ---- namespaces -------------------------------------------------------------------------------
+
+struct Netns {
+	std::string label;
+	Fd fd;
+	bool self = false;
+};
+
+Fd g_self_ns;
+
+std::string in_netns(const Netns &ns, const std::function<std::string()> &fn)
+{
+	if (!ns.self && ::setns(ns.fd.get(), CLONE_NEWNET) < 0)
+		return "cannot enter " + ns.label + ": " + std::strerror(errno);
+	std::string r = fn();
+	if (!ns.self && ::setns(g_self_ns.get(), CLONE_NEWNET) < 0)
+		return "cannot return from " + ns.label + ": " + std::strerror(errno);
+	return r;
+}
+
+std::vector<Netns> list_netns()
+{
+	std::vector<Netns> out;
+	std::set<std::pair<dev_t, ino_t>> seen;
+	auto add = [&](const std::string &path, const std::string &label, bool self) {
+		struct stat st{};
+		if (::stat(path.c_str(), &st) < 0 || !seen.insert({st.st_dev, st.st_ino}).second)
+			return;
+		int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return;
+		out.push_back(Netns{label, Fd(fd), self});
+	};
+	add("/proc/self/ns/net", "this namespace", true);
+	if (DIR *d = ::opendir("/run/netns")) {
+		std::vector<std::string> names;
+		while (dirent *e = ::readdir(d))
+			if (e->d_name[0] != '.')
+				names.push_back(e->d_name);
+		::closedir(d);
+		std::sort(names.begin(), names.end());
+		for (const auto &n : names)
+			add("/run/netns/" + n, "netns " + n, false);
+	}
+	if (DIR *d = ::opendir("/proc")) {
+		std::vector<int> pids;
+		while (dirent *e = ::readdir(d))
+			if (int pid = std::atoi(e->d_name); pid > 0)
+				pids.push_back(pid);
+		::closedir(d);
+		std::sort(pids.begin(), pids.end());
+		for (int pid : pids) {
+			std::string comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm").value_or("?");
+			add("/proc/" + std::to_string(pid) + "/ns/net", "the netns of pid " + std::to_string(pid) + " (" + comm + ")",
+			    false);
+		}
+	}
+	return out;
+}
+
+// ---- one namespace's configuration ------------------------------------------------------------
+
+struct Saved {
+	std::vector<Service> services;
+	Timeouts timeouts;
+	Sysctls sysctls;
+	std::size_t conns = 0, established = 0;
+	bool daemon = false;
+};
+
+Sysctls read_sysctls()
+{
+	Sysctls out;
+	DIR *d = ::opendir(sysctl::kDir);
+	if (!d)
+		return out;
+	std::vector<std::string> names;
+	while (dirent *e = ::readdir(d))
+		if (e->d_name[0] != '.')
+			names.push_back(e->d_name);
+	::closedir(d);
+	std::sort(names.begin(), names.end());
+	for (const auto &n : names)
+		if (auto v = procfs::read_file(std::string(sysctl::kDir) + "/" + n))
+			out.emplace_back(n, normalize_sysctl(*v));
+	return out;
+}
+
+std::string snapshot(Saved &s, bool with_conns)
+{
+	Client client;
+	if (auto ec = Client::open(client))
+		return Client::is_family_missing(ec) ? "IPVS is not loaded" : "cannot open netlink: " + ec.message();
+	if (auto ec = client.get_services(s.services))
+		return describe_error(Op::GetServices, ec);
+	if (auto ec = client.get_timeouts(s.timeouts))
+		return describe_error(Op::GetTimeouts, ec);
+	std::vector<Daemon> daemons;
+	if (auto ec = client.get_daemons(daemons))
+		return describe_error(Op::GetDaemons, ec);
+	s.daemon = !daemons.empty();
+	s.sysctls = read_sysctls();
+	if (with_conns) {
+		if (auto text = procfs::read_file("/proc/net/ip_vs_conn")) {
+			std::string why;
+			procfs::for_each_conn(
+				*text,
+				[&](const ConnEntry &c) {
+					s.conns++;
+					s.established += c.state == "ESTABLISHED";
+				},
+				why);
+		}
+	}
+	return {};
+}
+
+std::string flush_here()
+{
+	Client client;
+	if (auto ec = Client::open(client))
+		return Client::is_family_missing(ec) ? std::string() : "cannot open netlink: " + ec.message();
+	if (auto ec = client.flush())
+		return describe_error(Op::Flush, ec);
+	return {};
+}
+
+// Puts @s into this namespace's fresh IPVS, then reads it back and compares.
+std::string restore_here(const Saved &s, std::vector<std::string> &notes)
+{
+	Client client;
+	if (auto ec = Client::open(client))
+		return Client::is_family_missing(ec) ? "IPVS is not loaded" : "cannot open netlink: " + ec.message();
+	if (auto ec = client.set_timeouts(s.timeouts))
+		return "cannot set the timeouts: " + describe_error(Op::SetTimeouts, ec);
+	for (const Service &svc : s.services) {
+		if (auto ec = client.add_service(svc))
+			return "cannot add a service (" + rules::config_lines({svc}).front() + "): " + describe_error(Op::AddService, ec);
+		for (const Dest &d : svc.dests)
+			if (auto ec = client.add_dest(rules::key_of(svc), d))
+				return "cannot add a destination of " + rules::config_lines({svc}).front() + ": " +
+				       describe_error(Op::AddDest, ec);
+	}
+	Sysctls now = read_sysctls();
+	for (const auto &kv : s.sysctls) {
+		const std::string &name = kv.first, &value = kv.second;
+		auto it = std::find_if(now.begin(), now.end(), [&](const auto &p) { return p.first == name; });
+		if (it == now.end()) {
+			notes.push_back("net.ipv4.vs." + name + " (was " + value + ") does not exist in the new set");
+			continue;
+		}
+		if (it->second == value)
+			continue;
+		std::string path = std::string(sysctl::kDir) + "/" + name;
+		Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+		std::string text = value + "\n";
+		if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+			return "cannot write net.ipv4.vs." + name + " = " + value + ": " + std::strerror(errno);
+	}
+	Saved after;
+	if (auto err = snapshot(after, false); !err.empty())
+		return "cannot read the restored table back: " + err;
+	std::vector<std::string> diffs = rules::config_diff(s.services, after.services);
+	if (after.timeouts.tcp != s.timeouts.tcp || after.timeouts.tcp_fin != s.timeouts.tcp_fin ||
+	    after.timeouts.udp != s.timeouts.udp)
+		diffs.push_back("timeouts differ");
+	std::vector<std::string> missing;
+	for (const auto &kv : s.sysctls)
+		if (const std::string &name = kv.first; std::none_of(after.sysctls.begin(), after.sysctls.end(), [&](const auto &p) { return p.first == name; }))
+			missing.push_back(name);
+	for (auto &d : sysctl_diff(s.sysctls, after.sysctls, missing))
+		diffs.push_back(d);
+	if (!diffs.empty())
+		return "the restored configuration differs: " + join(diffs, "; ");
+	return {};
+}
+
+// ---- modules ----------------------------------------------------------------------------------
+
+std::string lockdown_text() { return read_trimmed("/sys/kernel/security/lockdown").value_or(""); }
+
+std::vector<LoadedModule> loaded_modules() { return parse_proc_modules(procfs::read_file("/proc/modules").value_or("")); }
+
+bool is_loaded(const std::string &name)
+{
+	for (const auto &m : loaded_modules())
+		if (m.name == name)
+			return true;
+	return false;
+}
+
+int errno_from_modprobe(const std::string &text)
+{
+	static const std::pair<const char *, int> kWords[] = {
+		{"Key was rejected by service", EKEYREJECTED}, {"Required key not available", ENOKEY},
+		{"Operation not permitted", EPERM},	       {"Exec format error", ENOEXEC},
+		{"Invalid argument", EINVAL},		       {"Unknown symbol", ENOENT}};
+	for (const auto &[w, e] : kWords)
+		if (text.find(w) != std::string::npos)
+			return e;
+	return 0;
+}
+
+// modprobe -a: every module named, in order, in one run.
+std::string modprobe(const std::vector<std::string> &names)
+{
+	std::string out;
+	std::vector<std::string> argv{"modprobe", "-a"};
+	argv.insert(argv.end(), names.begin(), names.end());
+	if (run_cmd(argv, out) == 0)
+		return {};
+	const std::string name = join(names, " ");
+	if (int e = errno_from_modprobe(out))
+		return describe_load_error(name, e, lockdown_text()) + " (modprobe: " + trim(out) + ")";
+	return "modprobe " + name + " failed: " + trim(out);
+}
+
+std::string insmod(const KoFile &ko)
+{
+	Fd fd(::open(ko.path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd)
+		return "cannot open " + ko.path + ": " + std::strerror(errno);
+	if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0) {
+		const int err = errno; // before lockdown_text(), whose open() may set errno
+		return describe_load_error(ko.name + " (" + ko.path + ")", err, lockdown_text());
+	}
+	return {};
+}
+
+std::string unload_module(const std::string &name)
+{
+	// A service's scheduler reference is dropped as the flush completes; give stragglers a moment.
+	for (int attempt = 0;; attempt++) {
+		if (::syscall(SYS_delete_module, name.c_str(), O_NONBLOCK) == 0)
+			return {};
+		int e = errno;
+		if (e == ENOENT)
+			return {};
+		if ((e != EWOULDBLOCK && e != EBUSY && e != EAGAIN) || attempt >= 50)
+			return "cannot unload " + name + ": " + std::strerror(e);
+		::usleep(100 * 1000);
+	}
+}
+
+std::string unload_everything()
+{
+	UnloadPlan p = plan_unload(loaded_modules());
+	for (const auto &name : p.order)
+		if (auto err = unload_module(name); !err.empty())
+			return err;
+	return {};
+}
+
+std::optional<KoFile> read_ko(const std::string &path, std::string &why)
+{
+	auto bytes = procfs::read_file(path);
+	if (!bytes) {
+		why = std::string("cannot read it: ") + std::strerror(errno);
+		return std::nullopt;
+	}
+	auto section = elf_modinfo(*bytes, why);
+	if (!section)
+		return std::nullopt;
+	return ko_from_modinfo(path, parse_modinfo(*section));
+}
+
+// Where a set of modules comes from: the .ko files of a directory, or modprobe's own choice.
+struct SetSource {
+	std::string describe;
+	std::optional<std::string> dir;
+	std::vector<KoFile> files; // the directory's, or modprobe's resolution of each needed module
+};
+
+std::string read_source(const std::optional<std::string> &dir, const std::vector<std::string> &needed, SetSource &out)
+{
+	out.dir = dir;
+	if (dir) {
+		out.describe = "the modules in " + *dir;
+		DIR *d = ::opendir(dir->c_str());
+		if (!d)
+			return "cannot open " + *dir + ": " + std::strerror(errno);
+		std::vector<std::string> names;
+		while (dirent *e = ::readdir(d)) {
+			std::string n = e->d_name;
+			if (n.size() > 3 && n.compare(n.size() - 3, 3, ".ko") == 0)
+				names.push_back(n);
+		}
+		::closedir(d);
+		std::sort(names.begin(), names.end());
+		if (names.empty())
+			return *dir + " holds no .ko files";
+		for (const auto &n : names) {
+			std::string why;
+			auto ko = read_ko(*dir + "/" + n, why);
+			if (!ko)
+				return *dir + "/" + n + ": " + why;
+			out.files.push_back(*ko);
+		}
+		return {};
+	}
+	out.describe = "the modules 'modprobe' loads";
+	// One modinfo for all: it prints one file name per module, in order (forks are slow on small VMs).
+	std::vector<std::string> argv{"modinfo", "-F", "filename"};
+	argv.insert(argv.end(), needed.begin(), needed.end());
+	std::string text;
+	int rc = run_cmd(argv, text);
+	std::vector<std::string> paths;
+	std::size_t pos = 0;
+	while (pos < text.size()) {
+		auto nl = text.find('\n', pos);
+		std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+		pos = nl == std::string::npos ? text.size() : nl + 1;
+		if (!line.empty() && line[0] == '/')
+			paths.push_back(line);
+	}
+	if (rc != 0 || paths.size() != needed.size())
+		return "modprobe cannot find every module of " + join(needed, " ") + " (" + trim(text) + ")";
+	for (const auto &path : paths) {
+		std::string why;
+		auto ko = read_ko(path, why);
+		if (!ko)
+			return path + ": " + why;
+		out.files.push_back(*ko);
+	}
+	return {};
+}
+
+// Checks a source before anything is unloaded: every needed module present and built for this kernel.
+std::string precheck(const SetSource &src, const std::vector<std::string> &needed, const std::string &release)
+{
+	LoadOrder lo = load_order(src.files, needed);
+	if (!lo.error.empty())
+		return src.describe + ": " + lo.error;
+	for (const KoFile *ko : lo.files)
+		if (auto why = check_vermagic(*ko, release))
+			return *why;
+	return {};
+}
+
+std::string load_set(const SetSource &src, const std::vector<std::string> &needed, const std::vector<std::string> &foreign)
+{
+	if (src.dir) {
+		LoadOrder lo = load_order(src.files, needed);
+		if (!lo.error.empty())
+			return lo.error;
+		for (const auto &ext : lo.external)
+			if (!is_loaded(ext))
+				if (auto err = modprobe({ext}); !err.empty())
+					return err;
+		for (const KoFile *ko : lo.files)
+			if (auto err = insmod(*ko); !err.empty())
+				return err;
+		return foreign.empty() ? std::string() : modprobe(foreign);
+	}
+	std::vector<std::string> all = needed;
+	all.insert(all.end(), foreign.begin(), foreign.end());
+	return modprobe(all);
+}
+
+std::string utc_stamp()
+{
+	char buf[32];
+	std::time_t t = std::time(nullptr);
+	std::tm tm{};
+	gmtime_r(&t, &tm);
+	std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &tm);
+	return buf;
+}
+
+std::string write_file(const std::string &path, const std::string &text)
+{
+	Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+	if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+	    ::fsync(fd.get()) != 0)
+		return "cannot write " + path + ": " + std::strerror(errno);
+	return {};
+}
+
+std::string label_slug(const std::string &label)
+{
+	std::string s;
+	for (char c : label)
+		s += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') ? c : '_';
+	return s;
+}
+
+} // namespace
+
+int run(const options::SwapOptions &opt)
+{
+	utsname u{};
+	::uname(&u);
+	const std::string release = u.release;
+	g_self_ns = Fd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+	if (!g_self_ns)
+		return refuse(std::string("cannot open /proc/self/ns/net: ") + std::strerror(errno) + ".");
+
+	// 1. What is loaded, and what holds it.
+	UnloadPlan plan = plan_unload(loaded_modules());
+	if (!plan.busy_foreign.empty())
+		return refuse("refused: " + join(plan.busy_foreign) +
+			      " hold ip_vs and are in use (for xt_ipvs: iptables/nftables rules matching '-m ipvs'); "
+			      "remove those users first. Nothing was changed.");
+
+	// 2. Every namespace's configuration.
+	std::vector<Netns> all = list_netns();
+	std::vector<const Netns *> kept;
+	std::vector<Saved> saved;
+	std::vector<std::string> others_with_services;
+	std::size_t conns = 0, established = 0;
+	if (plan.ipvs_loaded) {
+		for (const Netns &ns : all) {
+			Saved s;
+			if (auto err = in_netns(ns, [&] { return snapshot(s, true); }); !err.empty())
+				return refuse("cannot read the IPVS configuration of " + ns.label + ": " + err + ". Nothing was changed.");
+			if (s.daemon)
+				return refuse("refused: an IPVS sync daemon runs in " + ns.label +
+					      "; stop it first ('ipvsadm --stop-daemon master|backup'). Nothing was changed.");
+			if (!ns.self && !s.services.empty())
+				others_with_services.push_back(ns.label + " (" + std::to_string(s.services.size()) + " services)");
+			if (ns.self || opt.all_netns) {
+				conns += s.conns;
+				established += s.established;
+				kept.push_back(&ns);
+				saved.push_back(std::move(s));
+			}
+		}
+		if (!others_with_services.empty() && !opt.all_netns)
+			return refuse("refused: other network namespaces hold IPVS services: " + join(others_with_services) +
+				      "; rerun with --all-netns to save and restore them too. Nothing was changed.");
+	}
+
+	// 3. The new set and, for a rollback, the old one: present and built for this kernel.
+	std::vector<std::vector<Service>> tables;
+	for (const auto &s : saved)
+		tables.push_back(s.services);
+	const std::vector<std::string> needed = needed_modules(plan.ipvs, tables);
+	SetSource newset, oldset;
+	if (auto err = read_source(opt.ko, needed, newset); !err.empty())
+		return refuse("refused before unloading anything: " + err + ".");
+	if (auto err = precheck(newset, needed, release); !err.empty())
+		return refuse("refused before unloading anything: " + err + ".");
+	if (!plan.ipvs_loaded) {
+		say("ip_vs is not loaded: nothing to keep; loading " + newset.describe + ".");
+		if (auto err = load_set(newset, needed, {}); !err.empty())
+			return refuse("loading failed: " + err);
+		say("done: loaded " + join(plan_unload(loaded_modules()).ipvs, " ") + ".");
+		return 0;
+	}
+	const std::vector<std::string> old_needed = plan.ipvs;
+	if (auto err = read_source(opt.from_ko, old_needed, oldset); !err.empty())
+		return refuse("refused: cannot find the loaded set's files for a rollback: " + err +
+			      ". Pass --from-ko DIR with the loaded modules' .ko files. Nothing was changed.");
+	if (auto err = precheck(oldset, old_needed, release); !err.empty())
+		return refuse("refused: the loaded set's files cannot be loaded back: " + err + ". Nothing was changed.");
+	{
+		const KoFile *old_ipvs = nullptr;
+		for (const auto &f : oldset.files)
+			if (f.name == "ip_vs")
+				old_ipvs = &f;
+		auto src = read_trimmed("/sys/module/ip_vs/srcversion");
+		auto ver = read_trimmed("/sys/module/ip_vs/version");
+		if (!old_ipvs || !same_build(src, ver, *old_ipvs))
+			return refuse("refused: the loaded ip_vs (version '" + ver.value_or("") + "', srcversion '" +
+				      src.value_or("") + "') is not " + (old_ipvs ? old_ipvs->path : std::string("in ") + oldset.describe) +
+				      ", so a failed swap could not put it back. Pass --from-ko DIR with the loaded modules' "
+				      ".ko files. Nothing was changed.");
+	}
+
+	// 4. The save file: rules that 'ipvs-drain restore' and 'ipvsadm -R' read, and sysctls for 'sysctl -p'.
+	std::string base = opt.save_file.value_or("");
+	if (base.empty()) {
+		::mkdir("/var/lib/ipvs-drain", 0700);
+		base = "/var/lib/ipvs-drain/swap-" + utc_stamp() + ".rules";
+	}
+	static const format::NoResolver numeric;
+	std::vector<std::string> files;
+	for (std::size_t i = 0; i < kept.size(); i++) {
+		std::string path = kept[i]->self ? base : base + "." + label_slug(kept[i]->label);
+		rules::SaveOptions so;
+		so.thresholds = true;
+		so.timeouts = &saved[i].timeouts;
+		std::string sys;
+		for (const auto &[n, v] : saved[i].sysctls)
+			sys += "net.ipv4.vs." + n + " = " + v + "\n";
+		if (auto err = write_file(path, rules::save(saved[i].services, so, numeric)); !err.empty())
+			return refuse("refused: " + err + " (choose another place with --save-file F). Nothing was changed.");
+		if (auto err = write_file(path + ".sysctl", sys); !err.empty())
+			return refuse("refused: " + err + " (choose another place with --save-file F). Nothing was changed.");
+		files.push_back(path);
+	}
+
+	// 5. The plan, and the --yes gate.
+	std::size_t nservices = 0;
+	for (const auto &s : saved)
+		nservices += s.services.size();
+	say("loaded: " + join(plan.ipvs, " ") + (plan.foreign.empty() ? "" : "; holding ip_vs: " + join(plan.foreign, " ")));
+	say("new set: " + newset.describe + " (" + join(needed, " ") + ")");
+	say("saved " + std::to_string(nservices) + " services in " + std::to_string(kept.size()) +
+	    " namespace(s), timeouts and net.ipv4.vs.* to " + join(files) + " (+ .sysctl)");
+	say(std::to_string(conns) + " IPVS connection entries (" + std::to_string(established) +
+	    " established) will be dropped by the unload; their clients see resets or retransmissions");
+	if (DIR *d = ::opendir("/proc")) {
+		while (dirent *e = ::readdir(d))
+			if (std::atoi(e->d_name) > 0)
+				if (auto comm = read_trimmed(std::string("/proc/") + e->d_name + "/comm"); comm && is_ipvs_controller(*comm))
+					say("warning: " + *comm + " (pid " + e->d_name +
+					    ") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
+		::closedir(d);
+	}
+	if (!opt.yes)
+		return refuse("nothing was changed: rerun with --yes to unload and swap.");
+
+	// 6. Nothing may have changed since the save.
+	for (std::size_t i = 0; i < kept.size(); i++) {
+		Saved now;
+		auto err = in_netns(*kept[i], [&] { return snapshot(now, false); });
+		if (!err.empty())
+			return refuse("aborted before unloading: cannot re-read " + kept[i]->label + ": " + err + ".");
+		auto diff = rules::config_diff(saved[i].services, now.services);
+		if (!diff.empty() || now.sysctls != saved[i].sysctls)
+			return refuse("aborted, nothing unloaded: the IPVS configuration of " + kept[i]->label +
+				      " changed since it was saved (" + (diff.empty() ? "sysctls" : diff.front()) +
+				      "); stop the controller that programs it (kube-proxy, keepalived) and retry.");
+	}
+
+	// 7. Unload, load, restore, verify; any failure puts the old set and configuration back.
+	std::vector<std::string> notes;
+	auto restore_all = [&](std::vector<std::string> &n) -> std::string {
+		for (std::size_t i = 0; i < kept.size(); i++)
+			if (auto err = in_netns(*kept[i], [&] { return restore_here(saved[i], n); }); !err.empty())
+				return kept[i]->label + ": " + err;
+		return {};
+	};
+	auto flush_all = [&]() -> std::string {
+		for (std::size_t i = 0; i < kept.size(); i++)
+			if (auto err = in_netns(*kept[i], flush_here); !err.empty())
+				return kept[i]->label + ": " + err;
+		return {};
+	};
+	auto rollback = [&](const std::string &step, const std::string &why) -> int {
+		say("FAILED at " + step + ": " + why);
+		say("rolling back to the previous set (" + oldset.describe + ")");
+		std::vector<std::string> rb_notes;
+		std::string err = flush_all();
+		if (err.empty())
+			err = unload_everything();
+		if (err.empty())
+			err = load_set(oldset, old_needed, plan.foreign);
+		if (err.empty())
+			err = restore_all(rb_notes);
+		if (!err.empty())
+			return refuse("swap failed at " + step + " (" + no_period(why) + ") AND the rollback failed: " + no_period(err) +
+				      ". The saved configuration is in " + join(files) + ": load the modules, then run "
+				      "'ipvs-drain restore < FILE' and 'sysctl -p FILE.sysctl'.");
+		return refuse("swap failed at " + step + ": " + no_period(why) + ". Rolled back: the previous modules (" +
+			      join(plan_unload(loaded_modules()).ipvs, " ") +
+			      ") are loaded again and the configuration is restored and verified.");
+	};
+
+	say("unloading " + join(plan.order, " "));
+	if (auto err = flush_all(); !err.empty())
+		return rollback("flush", err);
+	for (const auto &name : plan.order)
+		if (auto err = unload_module(name); !err.empty())
+			return rollback("unload", err);
+	say("loading " + newset.describe);
+	if (auto err = load_set(newset, needed, plan.foreign); !err.empty())
+		return rollback("load", err);
+	if (auto err = restore_all(notes); !err.empty())
+		return rollback("restore", err);
+	for (const auto &n : notes)
+		say("note: " + n);
+	const bool variant = sysctl::knob_present();
+	say("done: " + join(plan_unload(loaded_modules()).ipvs, " ") + " loaded (" + (variant ? "ipvs-drain variant" : "stock") +
+	    "); " + std::to_string(nservices) + " services, timeouts and sysctls restored in " +
+	    std::to_string(kept.size()) + " namespace(s) and verified.");
+	return 0;
+}
+
+} // namespace ipvs::swap
