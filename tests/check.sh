@@ -114,6 +114,7 @@ summary() {
 
 readonly CORE_CASES='^(case1-stock-legacy|case2|case3-variant-knob0-modern|case7)'
 first=${kernels%% *}
+first_abi=
 start=$(date +%s)
 mkdir -p build/logs
 
@@ -197,15 +198,23 @@ for series in $kernels; do
 			tests/stress/run.sh "$abi" "build/vm/stress-$abi"
 	fi
 
-	# The tool against ipvsadm, byte for byte, in a boot of its own.
-	if [ "$lab" = 0 ] && [ "$series" = "$first" ]; then
-		run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
-			tests/vm-userspace/compare.sh
-		# bench --lab: the rollout in private namespaces, judged on its JSON.
-		run_guest_suite "ipvs-drain bench acceptance" "$abi" "build/vm/$abi-bench" \
-			"$top/tests/vm-bench/acceptance.sh"
-	fi
+	[ "$series" = "$first" ] && first_abi=$abi
 done
+
+# The tool's guest suites, on the first kernel, once every module set is built (swap-module
+# must also refuse a set built for another kernel).
+if [ "$lab" = 0 ] && [ -n "$first_abi" ]; then
+	abi=$first_abi
+	# The tool against ipvsadm, byte for byte.
+	run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
+		tests/vm-userspace/compare.sh
+	# bench --lab: the rollout in private namespaces, judged on its JSON.
+	run_guest_suite "ipvs-drain bench acceptance" "$abi" "build/vm/$abi-bench" \
+		"$top/tests/vm-bench/acceptance.sh"
+	# save/restore against ipvsadm, swap-module round trips and forced failures.
+	run_guest_suite "save, restore and swap-module" "$abi" "build/vm/$abi-swap" \
+		"$top/tests/vm-swap/acceptance.sh"
+fi
 
 echo
 echo "wall time: $(( $(date +%s) - start )) s"
