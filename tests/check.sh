@@ -92,14 +92,19 @@ run_logged() {
 	while read -r l; do failures+=("$l"); done < <(grep -E '^not ok' "$log" | sed "s/^/$title: /")
 }
 
-# run_guest_suite TITLE ABI OUT CMD...: one boot of ABI running the guest suite CMD.
+# run_guest_suite TITLE ABI OUT [--ko DIR] CMD...: one boot of ABI running the guest suite
+# CMD; with --ko, DIR's modules are what `modprobe ip_vs` loads in the guest.
 run_guest_suite() {
-	local title=$1 abi=$2 out=$3
+	local title=$1 abi=$2 out=$3 ko=()
 	shift 3
+	if [ "$1" = --ko ]; then
+		ko=(--ko "$2")
+		shift 2
+	fi
 	rm -rf "$out"
 	mkdir -p "$out"
 	run_logged "$title on $abi (QEMU TCG)" "build/logs/$(basename "$out").log" \
-		tests/vm/run.sh --abi "$abi" --timeout 1500 --out "$out" -- "$@"
+		tests/vm/run.sh --abi "$abi" "${ko[@]}" --timeout 1500 --out "$out" -- "$@"
 }
 
 summary() {
@@ -209,10 +214,10 @@ if [ "$lab" = 0 ] && [ -n "$first_abi" ]; then
 	run_guest_suite "ipvs-drain against ipvsadm" "$abi" "build/vm/$abi-userspace" \
 		tests/vm-userspace/compare.sh
 	# bench --lab: the rollout in private namespaces, judged on its JSON.
-	run_guest_suite "ipvs-drain bench acceptance" "$abi" "build/vm/$abi-bench" \
+	run_guest_suite "ipvs-drain bench acceptance" "$abi" "build/vm/$abi-bench" --ko "build/$abi" \
 		"$top/tests/vm-bench/acceptance.sh"
 	# save/restore against ipvsadm, swap-module round trips and forced failures.
-	run_guest_suite "save, restore and swap-module" "$abi" "build/vm/$abi-swap" \
+	run_guest_suite "save, restore and swap-module" "$abi" "build/vm/$abi-swap" --ko "build/$abi" \
 		"$top/tests/vm-swap/acceptance.sh"
 fi
 
