@@ -210,7 +210,7 @@ fi
 
 mods=$(find "$work/net/netfilter/ipvs" -name '*.ko' | sort)
 [ -n "$mods" ] || die "the build for $kver produced no module"
-echo "$mods" | grep -q '/ip_vs\.ko$' || die "the build for $kver produced no ip_vs.ko"
+grep -q '/ip_vs\.ko$' <<<"$mods" || die "the build for $kver produced no ip_vs.ko"
 
 rm -rf "$out"
 mkdir -p "$out"
