@@ -5,10 +5,14 @@ KVER ?= $(shell uname -r)
 KSRC ?=
 KERNELS ?= 6.1 6.12 5.10
 BUILD_TYPE ?= RelWithDebInfo
+KNOB ?= 0
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
 
 .PHONY: all userspace kmod kmod-stock deps unit fuzz check check-debug lab bench style clean help
+.PHONY: install uninstall dkms-source
 
 all: userspace
 
@@ -23,6 +27,9 @@ help:
 	@echo "make check-debug          scenarios + stress on a KASAN/lockdep/kmemleak 6.1 kernel (not in CI)"
 	@echo "make bench [BENCH_ROUNDS=5] bench figures in a Debian 6.1 guest (not in CI)"
 	@echo "make style                checkpatch on the patch series"
+	@echo "make install [KNOB=1]     (root) the variant for KVER, ipvs-drain, modprobe.d snippet"
+	@echo "make uninstall            (root) remove every file make install wrote"
+	@echo "make dkms-source          (root) the DKMS source tree in /usr/src/ipvs-drain-VERSION"
 
 userspace:
 	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -35,6 +42,25 @@ kmod:
 
 kmod-stock:
 	kmod/build.sh $(KMOD_FLAGS) --stock
+
+# Builds only what is missing or older than its sources, so that an install
+# from a read-only checkout (the QEMU tests) copies what is there.
+INSTALL_FLAGS = --kver $(KVER) --knob $(KNOB) --prefix $(PREFIX) $(if $(DESTDIR),--destdir $(DESTDIR))
+
+install: build/$(KVER)/ip_vs.ko build/bin/ipvs-drain
+	kmod/install.sh install $(INSTALL_FLAGS)
+
+build/$(KVER)/ip_vs.ko: Kbuild VERSION kmod/build.sh $(wildcard patches/*/*.patch)
+	$(MAKE) kmod KVER=$(KVER)
+
+build/bin/ipvs-drain: $(shell find userspace -type f 2>/dev/null)
+	$(MAKE) userspace
+
+uninstall:
+	kmod/install.sh uninstall $(if $(DESTDIR),--destdir $(DESTDIR))
+
+dkms-source:
+	kmod/install.sh dkms-source $(if $(DESTDIR),--destdir $(DESTDIR))
 
 deps:
 	tests/install-deps.sh

@@ -66,7 +66,7 @@ try_install() {
 	apt-cache show "$1" >/dev/null 2>&1 || return 0
 	# From 6.12 on, the headers depend on the kernel image; installing an
 	# image is the administrator's call, not a build step's.
-	if apt-get install -s -q "$1" 2>/dev/null | grep -q '^Inst linux-image-'; then
+	if grep -q '^Inst linux-image-' <<<"$(apt-get install -s -q "$1" 2>/dev/null)"; then
 		die "$1 would pull in a kernel image: install it yourself, or pass --kdir (tests/vm/kernel.sh headers ABI unpacks it without installing)"
 	fi
 	echo "kmod: installing $1" >&2
@@ -210,7 +210,7 @@ fi
 
 mods=$(find "$work/net/netfilter/ipvs" -name '*.ko' | sort)
 [ -n "$mods" ] || die "the build for $kver produced no module"
-echo "$mods" | grep -q '/ip_vs\.ko$' || die "the build for $kver produced no ip_vs.ko"
+grep -q '/ip_vs\.ko$' <<<"$mods" || die "the build for $kver produced no ip_vs.ko"
 
 rm -rf "$out"
 mkdir -p "$out"
