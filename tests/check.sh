@@ -219,6 +219,14 @@ if [ "$lab" = 0 ] && [ -n "$first_abi" ]; then
 	# save/restore against ipvsadm, swap-module round trips and forced failures.
 	run_guest_suite "save, restore and swap-module" "$abi" "build/vm/$abi-swap" --ko "build/$abi" \
 		"$top/tests/vm-swap/acceptance.sh"
+	# make install / uninstall in a guest that starts from Debian's own modules.
+	run_guest_suite "make install and uninstall" "$abi" "build/vm/$abi-install" \
+		"$top/tests/vm-install/acceptance.sh"
+fi
+
+# DKMS, on the host in private trees: the same set as make kmod for every series.
+if [ "$lab" = 0 ]; then
+	run_logged "DKMS builds" build/logs/dkms.log tests/dkms/run.sh --kernels "$kernels"
 fi
 
 echo
