@@ -116,6 +116,21 @@ out=$(dkms add "$mv_arg" "${trees[@]}" 2>&1)
 { [ -L "$root/var/lib/dkms/ipvs-drain/$version/source" ]; }
 verdict $? "dkms add $mv_arg" "$out"
 
+# A sign-file that runs here. The series' own comes first; 5.10's links
+# OpenSSL 1.1, which bookworm lacks, so a host-built one from another
+# series stands in: the signature format does not depend on the kernel.
+runs() { [ -x "$1" ] && ! ldd "$1" 2>/dev/null | grep -q 'not found'; }
+pick_signer() {
+	local f
+	for f in "$1/scripts/sign-file" /usr/lib/linux-kbuild-*/scripts/sign-file \
+		"$REPO"/.cache/headers/*/usr/lib/linux-kbuild-*/scripts/sign-file; do
+		if runs "$f"; then
+			echo "$f"
+			return
+		fi
+	done
+}
+
 # The set a module directory holds, one "name variant version vermagic srcversion" per line.
 describe() {
 	local ko
@@ -160,8 +175,7 @@ for series in $kernels; do
 	fi
 	# On a node DKMS finds sign-file in /lib/modules/ABI/build/scripts/;
 	# here the headers are unpacked elsewhere, so it is named.
-	signer=
-	[ -x "$kdir/scripts/sign-file" ] && signer=$kdir/scripts/sign-file
+	signer=$(pick_signer "$kdir")
 	start=$SECONDS
 	out=$(IPVS_DRAIN_LINUX_SOURCE_DIR=$(dirname "$tarball") sign_file=$signer \
 		dkms build "$mv_arg" -k "$abi" --kernelsourcedir "$kdir" "${trees[@]}" 2>&1)
@@ -183,9 +197,11 @@ for series in $kernels; do
 	if grep -q "modules won't be signed" <<<"$out"; then
 		tap_skip "$abi: DKMS signs the modules with its MOK key" "no sign-file for $abi on this host"
 	else
+		used=$signer
 		signer=$(modinfo -F signer "$built/ip_vs.ko" 2>/dev/null)
 		{ [ "$signer" = "DKMS module signing key" ]; }
-		verdict $? "$abi: DKMS signs the modules with its MOK key ($signer)" "$out"
+		verdict $? "$abi: DKMS signs the modules with its MOK key ($signer)" \
+			"$out"$'\n'"sign-file used: ${used:-none}"
 	fi
 	if [ -z "$first_abi" ] && [ "$rc" = 0 ]; then
 		first_abi=$abi first_kdir=$kdir first_tarball=$tarball first_ref=$ref
