@@ -3,8 +3,8 @@
 # Builds (once, cached) a debug kernel from Debian's linux-source-6.1 tarball for the QEMU test
 # bed: x86_64_defconfig + kvm_guest.config + tests/debug/debug.config (KASAN, lockdep, kmemleak,
 # atomic-sleep checks; netfilter and IPVS as modules). Prints the image directory, laid out as
-# tests/vm/run.sh --image wants it: boot/vmlinuz-REL, vmlinux, lib/modules/REL, and build/
-# (the object tree, for building our modules against it).
+# tests/vm/run.sh --image wants it: boot/vmlinuz-REL (booted as a bzImage: see run.sh),
+# lib/modules/REL, and build/ (the object tree, for building our modules against it).
 set -euo pipefail
 
 readonly HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -97,7 +97,6 @@ make -s -C "$src" O="$obj" INSTALL_MOD_PATH="$image" INSTALL_MOD_STRIP=1 DEPMOD=
 rm -f "$image/lib/modules/$rel/build" "$image/lib/modules/$rel/source"
 cp "$obj/arch/x86/boot/bzImage" "$image/boot/vmlinuz-$rel"
 cp "$obj/.config" "$image/boot/config-$rel"
-cp "$obj/vmlinux" "$image/vmlinux"
 depmod -b "$image" "$rel" || die "depmod failed"
 # kmod/build.sh checks that the IPVS sources match the headers' Debian version.
 echo "$debver" >"$obj/.debian-version"
