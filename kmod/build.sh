@@ -200,7 +200,9 @@ else
 fi
 cp "$top/Kbuild" "$work/Kbuild"
 
-echo "kmod: building the IPVS module set for $kver (Linux $hdr_version, ${patchdir:+patches/$series}${patchdir:-no patches})" >&2
+applied="patches/$series"
+[ -n "$patchdir" ] || applied="no patches"
+echo "kmod: building the IPVS module set for $kver (Linux $hdr_version, $applied)" >&2
 # vmlinux is not part of the headers, so kbuild says it skips BTF for each
 # module; that is expected noise.
 if ! make -C "$kdir" M="$work" IPVS_DRAIN_VERSION="$version" \
