@@ -131,6 +131,18 @@ TEST(Swap, ReadsModinfoFromElf)
 	cut.resize(cut.size() - 10);
 	EXPECT_FALSE(elf_modinfo(cut, why));
 	EXPECT_EQ(why, "its section table is damaged");
+	// A section-name table of type NOBITS has no bytes in the file, whatever its offset says.
+	std::string nobits = make_elf(info);
+	Elf64_Ehdr eh;
+	std::memcpy(&eh, nobits.data(), sizeof(eh));
+	Elf64_Shdr names;
+	const std::size_t at = eh.e_shoff + sizeof(Elf64_Shdr);
+	std::memcpy(&names, nobits.data() + at, sizeof(names));
+	names.sh_type = SHT_NOBITS;
+	names.sh_offset = 0x7fffffffffffULL;
+	std::memcpy(nobits.data() + at, &names, sizeof(names));
+	EXPECT_FALSE(elf_modinfo(nobits, why));
+	EXPECT_EQ(why, "its section table is damaged");
 	KoFile nameless = ko_from_modinfo("/x/ip_vs-rr.ko", {});
 	EXPECT_EQ(nameless.name, "ip_vs_rr");
 	EXPECT_EQ(*check_vermagic(nameless, "x"), "/x/ip_vs-rr.ko has no vermagic: it is not a kernel module");

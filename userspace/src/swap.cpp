@@ -130,15 +130,19 @@ std::optional<std::string> elf_modinfo(const std::string &elf, std::string &why)
 		why = "not a 64-bit ELF object";
 		return std::nullopt;
 	}
+	// The bytes of a section lie in the file; a NOBITS section has none, whatever its offset says.
+	auto in_file = [&](const Elf64_Shdr &sh) {
+		return sh.sh_offset <= elf.size() && sh.sh_size <= elf.size() - sh.sh_offset;
+	};
 	auto section = [&](std::size_t i, Elf64_Shdr &sh) {
 		std::uint64_t off = eh.e_shoff + i * sizeof(Elf64_Shdr);
 		if (eh.e_shoff > elf.size() || off + sizeof(sh) > elf.size())
 			return false;
 		std::memcpy(&sh, elf.data() + off, sizeof(sh));
-		return sh.sh_type == SHT_NOBITS || (sh.sh_offset <= elf.size() && sh.sh_size <= elf.size() - sh.sh_offset);
+		return sh.sh_type == SHT_NOBITS || in_file(sh);
 	};
 	Elf64_Shdr names;
-	if (eh.e_shstrndx >= eh.e_shnum || !section(eh.e_shstrndx, names)) {
+	if (eh.e_shstrndx >= eh.e_shnum || !section(eh.e_shstrndx, names) || names.sh_type == SHT_NOBITS) {
 		why = "its section table is damaged";
 		return std::nullopt;
 	}
