@@ -375,7 +375,9 @@ pod_start() {
 	# With direct routing the packets still carry the VIP.
 	[[ $TOPO == dr ]] && ip=$VIP
 	say "[+] $ns: podserver.py --name $name --addr $ip &"
-	ns_exec "$ns" "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
+	# nsenter itself in the background, not ns_exec: a function's subshell would be $!, and
+	# killing it would leave the server running (and holding the caller's stdout open).
+	nsenter --net="/run/netns/$ns" -- "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
 		--ready "$WORK/$ns.ready" &
 	POD_PID[$name]=$!
 }
