@@ -27,7 +27,7 @@ usage: tests/debug/build.sh [--series 6.1] [--jobs N]
 
 Builds the debug kernel once per (linux-source version, debug.config, this script) into
 .cache/debug/ and prints its image directory. A rebuild with everything cached takes no time;
-the first build takes long (about an hour on 2 cores), with make's progress on stderr.
+the first build takes long (about 90 minutes on 2 cores), with make's progress on stderr.
 USAGE
 }
 
