@@ -122,6 +122,15 @@ ns_exec() {
 	fi
 }
 
+# ns_spawn NS CMD...: start CMD in NS in the background, with $! set to CMD itself
+# (nsenter execs it), so that killing $! kills CMD. `ns_exec ... &` would leave a
+# subshell in $!, and killing that subshell leaves CMD running.
+ns_spawn() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" -- "$@" &
+}
+
 # run NS CMD...: print the command with the namespace it runs in, then run it there.
 run() {
 	say "[+] $1: ${*:2}"
@@ -375,10 +384,8 @@ pod_start() {
 	# With direct routing the packets still carry the VIP.
 	[[ $TOPO == dr ]] && ip=$VIP
 	say "[+] $ns: podserver.py --name $name --addr $ip &"
-	# nsenter itself in the background, not ns_exec: a function's subshell would be $!, and
-	# killing it would leave the server running (and holding the caller's stdout open).
-	nsenter --net="/run/netns/$ns" -- "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
-		--ready "$WORK/$ns.ready" &
+	ns_spawn "$ns" "$PY" -S "$SCN_DIR/podserver.py" --name "$name" --addr "$ip" \
+		--ready "$WORK/$ns.ready"
 	POD_PID[$name]=$!
 }
 
@@ -570,10 +577,10 @@ AGENT_PID= AGENT_CTL= AGENT_REPLY=
 agent_start() {
 	mkfifo "$RUN_DIR/agent.ctl" "$RUN_DIR/agent.reply"
 	say "[+] $NS_CLI: client.py agent &"
-	ns_exec "$NS_CLI" "$PY" -S "$SCN_DIR/client.py" --src "$CLIENT_IP" --dst "$VIP" \
+	ns_spawn "$NS_CLI" "$PY" -S "$SCN_DIR/client.py" --src "$CLIENT_IP" --dst "$VIP" \
 		--timeout "$CONNECT_TIMEOUT" \
 		--threads "$CLIENT_THREADS" agent --ctl "$RUN_DIR/agent.ctl" \
-		--reply "$RUN_DIR/agent.reply" &
+		--reply "$RUN_DIR/agent.reply"
 	AGENT_PID=$!
 }
 

@@ -117,8 +117,8 @@ stress() {
 		topo_up legacy 0 >"$RUN_DIR/setup.log"
 	fi
 	ns_exec "$NS_DIR" ipvsadm -a -t "$VIP_SVC" -r "$POD_B_SVC" -m -w 1
-	# nsenter itself, not a function's subshell, so that $! ends up in the director netns.
-	nsenter --net="/run/netns/$NS_DIR" -- sleep infinity &
+	# ns_spawn, so that $! is the process in the director netns, not a subshell.
+	ns_spawn "$NS_DIR" sleep infinity
 	PARKED=$!
 	local want tries
 	want=$(stat -L -c %i "/run/netns/$NS_DIR")
