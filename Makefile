@@ -3,25 +3,30 @@
 
 KVER ?= $(shell uname -r)
 KSRC ?=
+KDIR ?=
 KERNELS ?= 6.1 6.12 5.10
 BUILD_TYPE ?= RelWithDebInfo
 KNOB ?= 0
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC))
+KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC)) $(if $(KDIR),--kdir $(KDIR))
 
-.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-debug lab bench style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-fresh check-debug lab bench style clean help
 .PHONY: install uninstall dkms-source
 
 all: userspace
 
 help:
 	@echo "make                      build build/bin/ipvs-drain"
-	@echo "make kmod KVER=ABI        build the patched IPVS module set into build/ABI/"
+	@echo "make deps                 (root) install the Debian packages the builds and tests need"
+	@echo "make kmod KVER=ABI        build the patched IPVS module set into build/ABI/ (installs nothing;"
+	@echo "                          KDIR=headers dir, KSRC=kernel tree to override what it finds)"
 	@echo "make kmod-stock KVER=ABI  the same sources without our patches, into build/ABI-stock/"
 	@echo "make lab                  QEMU lab: the bug on stock IPVS, its absence with the variant"
 	@echo "make check [KERNELS=6.1]  every test (what CI runs); installs what it needs"
+	@echo "make check-fresh          (root) make lab, make check and the node build in brand-new"
+	@echo "                          Debian roots made with mmdebstrap (not in CI)"
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
 	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
 	@echo "make check-debug          scenarios + stress on a KASAN/lockdep/kmemleak 6.1 kernel (not in CI)"
@@ -50,7 +55,7 @@ INSTALL_FLAGS = --kver $(KVER) --knob $(KNOB) --prefix $(PREFIX) $(if $(DESTDIR)
 install: build/$(KVER)/ip_vs.ko build/bin/ipvs-drain
 	kmod/install.sh install $(INSTALL_FLAGS)
 
-build/$(KVER)/ip_vs.ko: Kbuild VERSION kmod/build.sh $(wildcard patches/*/*.patch)
+build/$(KVER)/ip_vs.ko: Kbuild VERSION kmod/build.sh kmod/kernel.sh $(wildcard patches/*/*.patch)
 	$(MAKE) kmod KVER=$(KVER)
 
 build/bin/ipvs-drain: $(shell find userspace -type f 2>/dev/null)
@@ -74,17 +79,22 @@ fuzz:
 check:
 	tests/check.sh --kernels "$(KERNELS)"
 
+# The cold path: the README's commands in brand-new Debian roots (FRESH_KERNELS for make check).
+FRESH_KERNELS ?= 6.1
+check-fresh:
+	tests/fresh/run.sh --kernels "$(FRESH_KERNELS)"
+
 check-debug:
 	tests/debug/run.sh
 
 lab:
 	tests/check.sh --lab --kernels "$(firstword $(KERNELS))"
 
-# The performance figures of README.md: load generator vs ab, the knob's fast-path cost, no stall.
+# The performance figures of RESULTS.md: load generator vs ab, the knob's fast-path cost, no stall.
 BENCH_ROUNDS ?= 5
 bench: userspace
 	tests/install-deps.sh --bench
-	abi=$$(tests/vm/kernel.sh resolve $(firstword $(KERNELS))) && \
+	abi=$$(kmod/kernel.sh resolve $(firstword $(KERNELS))) && \
 	$(MAKE) kmod KVER=$$abi && \
 	tests/vm/run.sh --abi $$abi --ko build/$$abi --timeout 2400 --out build/vm/bench-perf -- \
 		$(CURDIR)/tests/vm-bench/perf.sh $(BENCH_ROUNDS)

@@ -10,21 +10,26 @@ usage: kmod/build.sh [--kver ABI] [--kdir DIR] [--ksrc DIR | --tarball FILE]
                      [--stock] [--out DIR]
 
 Builds ip_vs.ko, every scheduler, ip_vs_ftp and ip_vs_pe_sip for the kernel
-ABI (default: the running kernel) against /lib/modules/ABI/build, from the
-IPVS sources of that very kernel version with patches/<series>/*.patch
-applied on top.
+ABI (default: the running kernel), from the IPVS sources of that very kernel
+version with patches/<series>/*.patch applied on top.
 
   --kver ABI   kernel ABI to build for, e.g. 6.1.0-56-amd64
-  --kdir DIR   kernel build directory (default /lib/modules/ABI/build)
+  --kdir DIR   kernel build directory (default: /lib/modules/ABI/build when
+               the headers are installed, else linux-headers-ABI downloaded
+               into the cache)
   --ksrc DIR   take the sources from this kernel tree instead of the
                Debian linux-source-<series> tarball
-  --tarball F  take them from this linux-source tarball (tests/vm/kernel.sh
-               source ABI unpacks the matching one without installing it)
+  --tarball F  take them from this linux-source tarball
   --stock      apply no patch: the stock module set, built the same way
   --out DIR    where the .ko files go (default build/ABI, or build/ABI-stock)
 
-Nothing is ever half-patched: the series is applied to a scratch copy and
-only a copy that took every patch is built.
+The sources are /usr/src/linux-source-<series>.tar.xz when the installed
+linux-source has the headers' exact Debian version; otherwise that exact
+version is downloaded with apt-get download into the cache (.cache/, or
+$IPVS_DRAIN_CACHE). No package is ever installed, upgraded or downgraded:
+when something is missing, the build stops with one sentence naming it.
+Nothing is ever half-patched: the series is applied to a scratch copy with
+patch --fuzz=0, and only a copy that took every patch is built.
 EOF
 }
 
@@ -58,32 +63,31 @@ case "$kver" in
 */*|"") die "'$kver' is not a kernel ABI (expected something like 6.1.0-56-amd64)" ;;
 esac
 
-# Installs a Debian package when we are root and apt knows it; the caller
-# then checks again and names the package if it is still missing.
-try_install() {
-	[ "$(id -u)" = 0 ] || return 0
-	command -v apt-get >/dev/null || return 0
-	apt-cache show "$1" >/dev/null 2>&1 || return 0
-	# From 6.12 on, the headers depend on the kernel image; installing an
-	# image is the administrator's call, not a build step's.
-	if grep -q '^Inst linux-image-' <<<"$(apt-get install -s -q "$1" 2>/dev/null)"; then
-		die "$1 would pull in a kernel image: install it yourself, or pass --kdir (tests/vm/kernel.sh headers ABI unpacks it without installing)"
-	fi
-	echo "kmod: installing $1" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$1" >&2 ||
-		die "apt-get install $1 failed"
-}
+mkdir -p "$top/build"
+scratch=$(mktemp -d "$top/build/.kmod.XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+scratch_log=$scratch/step.log
+
+kernel_sh=$top/kmod/kernel.sh
 
 if [ -n "$kdir" ]; then
 	[ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build directory (no Makefile)"
-else
+elif [ -f "/lib/modules/$kver/build/Makefile" ]; then
 	kdir=/lib/modules/$kver/build
-	if [ ! -f "$kdir/Makefile" ]; then
-		try_install "linux-headers-$kver"
-		[ -f "$kdir/Makefile" ] ||
-			die "no kernel headers for $kver in $kdir: install linux-headers-$kver"
-	fi
+else
+	echo "kmod: no headers installed for $kver; downloading linux-headers-$kver into the cache" >&2
+	kdir=$("$kernel_sh" headers "$kver" 2>"$scratch_log") || {
+		sed 's/^/  /' "$scratch_log" >&2
+		die "no kernel headers for $kver: /lib/modules/$kver/build is missing and apt serves no linux-headers-$kver (install the headers, or give KDIR=<build dir>)"
+	}
 fi
+
+# The compiler the headers were configured with (Debian writes CC = ... gcc-N).
+cc=$(sed -n 's/^CC *=.*[[:space:]]\(gcc-[0-9][0-9]*\)$/\1/p' "$kdir/.kernelvariables" 2>/dev/null | head -1)
+[ -z "$cc" ] || command -v "$cc" >/dev/null ||
+	die "the headers for $kver are built with $cc, which is not installed: install $cc from the kernel's own Debian release (make deps installs the host release's compiler)"
+command -v make >/dev/null && command -v patch >/dev/null ||
+	die "make and patch are needed to build: run make deps (or apt-get install build-essential patch)"
 
 # The upstream version (6.1.192) of the headers: their own Makefile may just
 # include the common one, so follow that include.
@@ -115,11 +119,6 @@ flavour=
 work=$top/build/src/$kver$flavour
 [ -n "$out" ] || out=$top/build/$kver$flavour
 
-scratch=$(mktemp -d "$top/build/.kmod.XXXXXX" 2>/dev/null) || {
-	mkdir -p "$top/build"
-	scratch=$(mktemp -d "$top/build/.kmod.XXXXXX")
-}
-trap 'rm -rf "$scratch"' EXIT
 
 # Fetch the pristine IPVS directory into $scratch/tree.
 mkdir -p "$scratch/tree/net/netfilter"
@@ -140,32 +139,32 @@ else
 		[ -f "$tarball" ] || die "no such tarball: $tarball"
 		src_deb=$(cat "$tarball.debian-version" 2>/dev/null || echo unknown)
 	else
-		tarball=/usr/src/$srcpkg.tar.xz
-		src_deb=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$srcpkg" 2>/dev/null |
-			awk '$1 == "ii" { print $2 }')
-		if [ -z "$src_deb" ] || { [ -n "$hdr_deb" ] && [ "$src_deb" != "$hdr_deb" ]; }; then
-			want=$srcpkg
-			[ -n "$hdr_deb" ] && want="$srcpkg=$hdr_deb"
-			if [ "$(id -u)" = 0 ] && apt-cache show "$want" >/dev/null 2>&1; then
-				echo "kmod: installing $want" >&2
-				DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-					--no-install-recommends --allow-downgrades "$want" >&2 ||
-					die "apt-get install $want failed"
-				src_deb=$(dpkg-query -W -f '${Version}' "$srcpkg")
-			fi
+		installed=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "$srcpkg" 2>/dev/null |
+			awk '$1 == "ii" { print $2 }' || true)
+		if [ -n "$installed" ] && [ "$installed" = "$hdr_deb" ] &&
+			[ -f "/usr/src/$srcpkg.tar.xz" ]; then
+			tarball=/usr/src/$srcpkg.tar.xz
+			src_deb=$installed
+		elif [ -z "$hdr_deb" ]; then
+			die "cannot tell which Debian version of $srcpkg matches the headers in $kdir: give the sources with KSRC=<a Linux $hdr_version tree>"
+		else
+			echo "kmod: ${installed:+$srcpkg $installed is installed, but }the headers want $srcpkg $hdr_deb; downloading it into the cache" >&2
+			tarball=$("$kernel_sh" source "$kver" "$hdr_deb" 2>"$scratch_log") || {
+				sed 's/^/  /' "$scratch_log" >&2
+				die "$srcpkg version $hdr_deb, the exact sources of $kver, is not served by apt: give the sources with KSRC=<a Linux $hdr_version tree>"
+			}
+			src_deb=$hdr_deb
 		fi
-		[ -n "$src_deb" ] && [ -f "$tarball" ] ||
-			die "no IPVS sources: install $srcpkg${hdr_deb:+ (version $hdr_deb)} or give --ksrc DIR"
 	fi
 	[ -z "$hdr_deb" ] || [ "$src_deb" = unknown ] || [ "$src_deb" = "$hdr_deb" ] ||
-		die "$srcpkg is $src_deb but $hdrpkg is $hdr_deb: install $srcpkg=$hdr_deb"
+		die "$tarball is $srcpkg $src_deb but $hdrpkg is $hdr_deb: give the $srcpkg $hdr_deb tarball, or leave --tarball out to have it downloaded"
 	echo "kmod: extracting net/netfilter/ipvs from $tarball ($src_deb)" >&2
 	tar -xJf "$tarball" -C "$scratch" --wildcards \
 		"$srcpkg/Makefile" "$srcpkg/net/netfilter/ipvs/*" ||
 		die "cannot extract net/netfilter/ipvs from $tarball"
 	src_version=$(makefile_version "$scratch/$srcpkg/Makefile")
 	[ "$src_version" = "$hdr_version" ] ||
-		die "$tarball holds Linux $src_version but the headers for $kver are $hdr_version: install the matching $srcpkg"
+		die "$tarball holds Linux $src_version but the headers for $kver are $hdr_version: give the $srcpkg tarball of Linux $hdr_version"
 	mv "$scratch/$srcpkg/net/netfilter/ipvs" "$scratch/tree/net/netfilter/"
 fi
 
@@ -173,10 +172,10 @@ fi
 # build tree untouched.
 if [ -n "$patchdir" ]; then
 	for p in "$patchdir"/*.patch; do
-		if ! patch -d "$scratch/tree" -p1 --forward --batch --quiet \
+		if ! patch -d "$scratch/tree" -p1 --fuzz=0 --forward --batch --quiet \
 			--no-backup-if-mismatch -r - <"$p" >"$scratch/patch.log" 2>&1; then
 			cat "$scratch/patch.log" >&2
-			die "patches/$series/$(basename "$p") does not apply to the Linux $hdr_version sources; nothing was built"
+			die "patches/$series/$(basename "$p") does not apply with --fuzz=0 to the Linux $hdr_version sources of $kver, so the variant does not support this kernel yet: nothing was built"
 		fi
 	done
 fi

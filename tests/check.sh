@@ -126,6 +126,10 @@ mkdir -p build/logs
 step "dependencies"
 tests/install-deps.sh || { fail_step "install-deps"; summary; exit 1; }
 
+if [ "$lab" = 0 ]; then
+	run_logged "scenario suite self-test (host)" build/logs/scenario-selftest.log tests/scenarios/selftest.sh
+fi
+
 step "userspace build"
 if ! make --no-print-directory userspace >build/logs/userspace.log 2>&1; then
 	tail -30 build/logs/userspace.log
@@ -156,14 +160,14 @@ fi
 
 for series in $kernels; do
 	step "kernel $series"
-	if ! abi=$(tests/vm/kernel.sh resolve "$series"); then
+	if ! abi=$(kmod/kernel.sh resolve "$series"); then
 		fail_step "resolve kernel $series"
 		continue
 	fi
 	echo "newest Debian ABI of $series: $abi"
-	if ! kdir=$(tests/vm/kernel.sh headers "$abi") ||
-		! tarball=$(tests/vm/kernel.sh source "$abi") ||
-		! tests/vm/kernel.sh fetch "$abi" >/dev/null; then
+	if ! kdir=$(kmod/kernel.sh headers --install-tools "$abi") ||
+		! tarball=$(kmod/kernel.sh source "$abi") ||
+		! kmod/kernel.sh fetch "$abi" >/dev/null; then
 		fail_step "fetch kernel, headers or sources of $abi"
 		continue
 	fi
@@ -190,6 +194,7 @@ for series in $kernels; do
 	[ "$series" = "$first" ] || guest+=(--only "$CORE_CASES")
 	[ "$lab" = 1 ] && guest=(tests/scenarios/run-all.sh --lab)
 	run_guest_suite "scenario suite" "$abi" "build/vm/$abi" "${guest[@]}"
+	echo "scenario figures of $abi on this host: $top/build/vm/$abi/figures"
 
 	# The kernel's own IPVS selftest, from the same linux-source: stock, knob 0, knob 1.
 	if [ "$lab" = 0 ]; then

@@ -25,6 +25,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# A fresh machine may have no package lists yet.
-apt-get install -y -q "${missing[@]}" >&2 ||
-	{ apt-get update -q >&2 && apt-get install -y -q "${missing[@]}" >&2; }
+# Recommended packages would bring a desktop along with QEMU (GTK, mesa, gstreamer): the
+# guests need none of it. A fresh machine may have no package lists yet.
+install() { apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+install || { apt-get update -q >&2 && install; }

@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 work=$top/build/checkpatch
 rc=0
 # One checkpatch judges every series: the newest one found in a linux-source
-# tarball, installed or unpacked into the cache by tests/vm/kernel.sh.
+# tarball, installed or unpacked into the cache by kmod/kernel.sh.
 tarball=$(ls /usr/src/linux-source-*.tar.xz "$top"/.cache/source/*/usr/src/linux-source-*.tar.xz \
 	2>/dev/null | awk -F/ '{ print $NF "\t" $0 }' | sort -V | tail -1 | cut -f2)
 if [ -z "$tarball" ]; then

@@ -41,8 +41,8 @@ while [ $# -gt 0 ]; do
 done
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "debug/build.sh: --jobs wants a number, not '$jobs'" >&2; exit 2; }
 
-abi=$("$TOP/tests/vm/kernel.sh" resolve "$series") || die "cannot resolve the newest $series kernel from apt"
-tarball=$("$TOP/tests/vm/kernel.sh" source "$abi") || die "cannot fetch linux-source-$series"
+abi=$("$TOP/kmod/kernel.sh" resolve "$series") || die "cannot resolve the newest $series kernel from apt"
+tarball=$("$TOP/kmod/kernel.sh" source "$abi") || die "cannot fetch linux-source-$series"
 debver=$(cat "$tarball.debian-version")
 # Keyed on what decides the kernel: the config fragment and the sources.
 key=$(cat "$HERE/debug.config" "$tarball.debian-version" | sha256sum | cut -c1-12)

@@ -10,8 +10,8 @@ readonly HERE="$(cd "$(dirname "$0")" && pwd)"
 readonly TOP="$(cd "$HERE/../.." && pwd)"
 image=$("$HERE/build.sh")
 rel=$(basename "$(ls -d "$image"/lib/modules/*/)")
-abi=$("$TOP/tests/vm/kernel.sh" resolve 6.1)
-tarball=$("$TOP/tests/vm/kernel.sh" source "$abi")
+abi=$("$TOP/kmod/kernel.sh" resolve 6.1)
+tarball=$("$TOP/kmod/kernel.sh" source "$abi")
 "$TOP/kmod/build.sh" --kver "$rel" --kdir "$image/build" --tarball "$tarball"
 "$TOP/kmod/build.sh" --kver "$rel" --kdir "$image/build" --tarball "$tarball" --stock
 make -C "$TOP" --no-print-directory userspace >/dev/null

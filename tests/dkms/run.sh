@@ -5,29 +5,42 @@
 # refuses to compete with make install. Host only, private DKMS trees.
 set -uo pipefail
 
-readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+readonly HERE REPO
+# Where kmod/kernel.sh unpacks the headers and linux-source.
+readonly CACHE="${IPVS_DRAIN_CACHE:-$REPO/.cache}"
 
 usage() {
 	cat <<'EOF'
 usage: tests/dkms/run.sh [--kernels "6.1 6.12 5.10"] [--rebuild]
 
 For each series: resolve the newest Debian ABI, unpack its headers and its
-linux-source tarball into .cache/ (tests/vm/kernel.sh; nothing kernel-related
-is installed), run `dkms build` on the tree `make dkms-source` produces, and
-compare the result with make kmod's set for that ABI: the same module names,
-and the same variant, version, vermagic and srcversion for every module.
+linux-source tarball into the cache (.cache/, or $IPVS_DRAIN_CACHE; with
+kmod/kernel.sh, nothing kernel-related is installed), run `dkms build` on the
+tree `make dkms-source` produces, and compare the result with make kmod's set
+for that ABI: the same module names, and the same variant, version, vermagic
+and srcversion for every module.
 Then, on the first series:
   - dkms install into a private install tree, after which make install
     (DESTDIR) refuses;
   - make install first, after which dkms build and dkms install refuse;
   - a missing /usr/src/linux-source-SERIES.tar.xz fails with a sentence
     naming the package;
+  - the file names DKMS writes: DKMS 3.0.10 compresses the modules as the
+    kernel's own, which it reads from /lib/modules/ABI/modules.dep on the
+    host, whatever --installtree says (on a node running a 6.12 image they
+    are ip_vs.ko.xz...). Once with a modules.dep listing .ko modules and once
+    with one listing .ko.xz modules, shown to DKMS in a private mount
+    namespace, dkms build and dkms install must write NAME.ko, resp. an xz
+    NAME.ko.xz, that modinfo reads (skipped when no namespace can be made);
 and for a fake 6.6 ABI, BUILD_EXCLUSIVE_KERNEL refuses with our sentence.
+The other tests accept whichever suffix DKMS writes on this host.
 
 DKMS runs with --dkmstree, --sourcetree, --installtree and a MOK key pair in
 a temporary directory: the host's /var/lib/dkms, /usr/src and /lib/modules
-are never written (the last test checks that). Installs dkms with apt if it
+are never written (the last test checks that; the private modules.dep lives
+in an overlay that only the namespace sees). Installs dkms with apt if it
 is missing.
 
   --kernels LIST  series to build for (default "6.1 6.12 5.10")
@@ -104,7 +117,7 @@ conf_version=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$REP
 verdict $? "dkms.conf PACKAGE_VERSION ($conf_version) is VERSION ($version)" ""
 conf_series=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="^(\(.*\))\[.+-\]"$/\1/p' "$REPO/dkms.conf" |
 	tr '|' '\n' | sed 's/[\\]//g' | sort -V | xargs)
-patch_series=$(cd "$REPO/patches" && ls -d -- */ | tr -d / | sort -V | xargs)
+patch_series=$(find "$REPO/patches" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | xargs)
 { [ -n "$conf_series" ] && [ "$conf_series" = "$patch_series" ]; }
 verdict $? "BUILD_EXCLUSIVE_KERNEL series ($conf_series) are patches/ ($patch_series)" ""
 
@@ -123,7 +136,7 @@ runs() { [ -x "$1" ] && ! ldd "$1" 2>/dev/null | grep -q 'not found'; }
 pick_signer() {
 	local f
 	for f in "$1/scripts/sign-file" /usr/lib/linux-kbuild-*/scripts/sign-file \
-		"$REPO"/.cache/headers/*/usr/lib/linux-kbuild-*/scripts/sign-file; do
+		"$CACHE"/headers/*/usr/lib/linux-kbuild-*/scripts/sign-file; do
 		if runs "$f"; then
 			echo "$f"
 			return
@@ -140,6 +153,54 @@ describe() {
 			"$(modinfo -F variant "$ko")" "$(modinfo -F version "$ko")" \
 			"$(modinfo -F vermagic "$ko")" "$(modinfo -F srcversion "$ko")"
 	done
+}
+
+# The names of the files in DIR, sorted, one a line; nothing when DIR is missing.
+files_in() {
+	find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort
+}
+
+# The file DIR holds for module NAME, as DKMS names it: NAME.ko, or
+# NAME.ko.xz, .ko.zst or .ko.gz when the kernel's modules are compressed.
+# Prints nothing, and fails, unless there is exactly one.
+ko_of() {
+	local f found=()
+	for f in "$1/$2".ko "$1/$2".ko.xz "$1/$2".ko.zst "$1/$2".ko.gz; do
+		[ -e "$f" ] && found+=("$f")
+	done
+	[ "${#found[@]}" = 1 ] && echo "${found[0]}"
+}
+
+# What a module file holds, from its first bytes: elf, xz, zst, gz or unknown.
+format_of() {
+	case $(od -An -tx1 -N6 "$1" 2>/dev/null | tr -d ' \n') in
+	7f454c46*) echo elf ;;
+	fd377a585a00) echo xz ;;
+	28b52ffd*) echo zst ;;
+	1f8b*) echo gz ;;
+	*) echo unknown ;;
+	esac
+}
+
+# with_modules_dep ABI SUFFIX DIR CMD...: runs CMD in a private mount
+# namespace in which /lib/modules/ABI/modules.dep lists modules named
+# NAME+SUFFIX, as depmod writes it for a kernel whose modules carry that
+# suffix. DKMS reads that path, and no other, to pick the suffix. An overlay
+# on the directory holding modules/ (/usr/lib where /lib links there) puts
+# the file in place even on a host without /lib/modules; its layers live in
+# DIR, and the host never sees it.
+with_modules_dep() {
+	local abi=$1 suffix=$2 dir=$3 lib
+	shift 3
+	lib=$(readlink -f /lib) && mkdir -p "$dir/upper/modules/$abi" "$dir/work" || return 1
+	printf '%s\n' "kernel/lib/libcrc32c$suffix:" \
+		"kernel/net/netfilter/nf_conntrack$suffix: kernel/lib/libcrc32c$suffix" \
+		"kernel/net/netfilter/ipvs/ip_vs$suffix: kernel/net/netfilter/nf_conntrack$suffix kernel/lib/libcrc32c$suffix" \
+		>"$dir/upper/modules/$abi/modules.dep" || return 1
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	unshare --mount --propagation private -- /bin/bash -c \
+		'mount -t overlay overlay -o "lowerdir=$1,upperdir=$2/upper,workdir=$2/work" "$1" && shift 2 && exec "$@"' \
+		with-modules-dep "$lib" "$dir" "$@"
 }
 
 # Prints make kmod's set for ABI: build/ABI when it is this checkout's build,
@@ -160,11 +221,11 @@ reference_set() {
 	echo "$ref"
 }
 
-first_abi='' first_kdir='' first_tarball='' first_ref=
+first_abi='' first_kdir='' first_tarball='' first_ref='' first_built='' first_signer='' first_names=
 for series in $kernels; do
-	if ! abi=$("$REPO/tests/vm/kernel.sh" resolve "$series") ||
-		! kdir=$("$REPO/tests/vm/kernel.sh" headers "$abi") ||
-		! tarball=$("$REPO/tests/vm/kernel.sh" source "$abi"); then
+	if ! abi=$("$REPO/kmod/kernel.sh" resolve "$series") ||
+		! kdir=$("$REPO/kmod/kernel.sh" headers "$abi") ||
+		! tarball=$("$REPO/kmod/kernel.sh" source "$abi"); then
 		tap_not_ok "$series: resolve the ABI, unpack headers and linux-source"
 		continue
 	fi
@@ -197,14 +258,17 @@ for series in $kernels; do
 	if grep -q "modules won't be signed" <<<"$out"; then
 		tap_skip "$abi: DKMS signs the modules with its MOK key" "no sign-file for $abi on this host"
 	else
-		used=$signer
-		signer=$(modinfo -F signer "$built/ip_vs.ko" 2>/dev/null)
-		{ [ "$signer" = "DKMS module signing key" ]; }
-		verdict $? "$abi: DKMS signs the modules with its MOK key ($signer)" \
-			"$out"$'\n'"sign-file used: ${used:-none}"
+		# DKMS wrote ip_vs.ko, or ip_vs.ko.xz where this host's modules.dep
+		# for ABI lists compressed modules.
+		ko=$(ko_of "$built" ip_vs)
+		signed_by=$(modinfo -F signer "$ko" 2>/dev/null)
+		{ [ "$signed_by" = "DKMS module signing key" ]; }
+		verdict $? "$abi: DKMS signs the modules with its MOK key ($signed_by, ${ko##*/})" \
+			"$out"$'\n'"sign-file used: ${signer:-none}"$'\n'"in $built: $(files_in "$built" | xargs)"
 	fi
 	if [ -z "$first_abi" ] && [ "$rc" = 0 ]; then
 		first_abi=$abi first_kdir=$kdir first_tarball=$tarball first_ref=$ref
+		first_built=$built first_signer=$signer first_names=$names_make
 	fi
 done
 
@@ -237,8 +301,13 @@ else
 	# DKMS first: install into the private tree; make install then refuses.
 	mkdir -p "$root/lib/modules/$abi"
 	out=$(dkms install "$mv_arg" -k "$abi" --kernelsourcedir "$first_kdir" --no-depmod "${trees[@]}" 2>&1)
-	{ [ -f "$root/lib/modules/$abi/updates/dkms/ip_vs.ko" ]; }
-	verdict $? "$abi: dkms install puts the set in updates/dkms/" "$out"
+	# The files dkms build wrote, whatever their suffix.
+	wrote=$(files_in "$first_built")
+	installed=$(files_in "$root/lib/modules/$abi/updates/dkms")
+	ko=$(ko_of "$root/lib/modules/$abi/updates/dkms" ip_vs)
+	{ [ -n "$ko" ] && [ "$installed" = "$wrote" ]; }
+	verdict $? "$abi: dkms install puts the set in updates/dkms/ as dkms build wrote it (${ko##*/}, ...)" \
+		"$out"$'\n'"built:     $(xargs <<<"$wrote")"$'\n'"installed: $(xargs <<<"$installed")"
 	out=$("$REPO/kmod/install.sh" install --kver "$abi" --destdir "$root" --ko "$first_ref" --bin "$bin" 2>&1)
 	rc=$?
 	{ [ "$rc" = 1 ] && grep -q "refusing: DKMS has ipvs-drain/$version built or installed for $abi" <<<"$out"; }
@@ -267,6 +336,64 @@ else
 	left=$(cd "$mi" && find . -type f ! -name 'modules.*' | sort)
 	{ [ -z "$left" ]; }
 	verdict $? "$abi: make uninstall (DESTDIR) removes every file it wrote" "$out"$'\n'"$left"
+fi
+
+# The names DKMS writes, both ways, whatever this host has installed: DKMS
+# 3.0.10 compresses the modules when /lib/modules/ABI/modules.dep lists
+# compressed ones (it reads the host's, --installtree or not), so each case
+# shows it a modules.dep listing NAME.ko, resp. NAME.ko.xz, modules. Each has
+# its own DKMS and install trees; the source tree is shared.
+suffix_cases=".ko .ko.xz"
+if [ -z "$first_abi" ]; then
+	tap_skip "dkms build and install name the modules as modules.dep does ($suffix_cases)" "no series built"
+elif ! probe=$(with_modules_dep "$first_abi" .ko.xz "$tmp/probe" cat "/lib/modules/$first_abi/modules.dep" 2>&1) ||
+	! grep -q '/ip_vs\.ko\.xz:' <<<"$probe"; then
+	tap_skip "dkms build and install name the modules as modules.dep does ($suffix_cases)" \
+		"no private mount namespace with an overlay on $(readlink -f /lib) here: $(head -n 1 <<<"$probe")"
+else
+	abi=$first_abi
+	for suffix in $suffix_cases; do
+		format=${suffix#.ko.}
+		[ "$suffix" = .ko ] && format=elf
+		cdir=$tmp/suffix$suffix
+		ctrees=(--dkmstree "$cdir/dkms" --sourcetree "$root/usr/src" --installtree "$cdir/lib/modules")
+		mkdir -p "$cdir/dkms" "$cdir/lib/modules/$abi"
+		dkms add "$mv_arg" "${ctrees[@]}" >/dev/null 2>&1
+		start=$SECONDS
+		out=$(IPVS_DRAIN_LINUX_SOURCE_DIR=$(dirname "$first_tarball") sign_file=$first_signer \
+			with_modules_dep "$abi" "$suffix" "$cdir/ns" \
+			dkms build "$mv_arg" -k "$abi" --kernelsourcedir "$first_kdir" "${ctrees[@]}" 2>&1)
+		rc=$?
+		mod=$cdir/dkms/ipvs-drain/$version/$abi/x86_64/module
+		want=$(for m in $first_names; do echo "$m$suffix"; done | sort)
+		wrote=$(files_in "$mod")
+		{ [ "$rc" = 0 ] && [ -n "$want" ] && [ "$wrote" = "$want" ]; }
+		verdict $? "$abi, modules.dep listing $suffix modules: dkms build writes the $(wc -w <<<"$first_names") modules as NAME$suffix ($((SECONDS - start)) s)" \
+			"$out"$'\n'"wanted: $(xargs <<<"$want")"$'\n'"wrote:  $(xargs <<<"$wrote")"
+		bad=
+		for f in "$mod"/*; do
+			[ ! -e "$f" ] || [ "$(format_of "$f")" = "$format" ] || bad+="${f##*/} is $(format_of "$f")"$'\n'
+		done
+		{ [ -n "$wrote" ] && [ -z "$bad" ]; }
+		verdict $? "$abi, $suffix modules: every file DKMS wrote is $format" "$bad"
+		# modinfo (kmod 30: +XZ +ZSTD) reads the compressed files as they are.
+		differ=$(diff <(describe "$first_ref") <(describe "$mod"))
+		want_signer="DKMS module signing key"
+		! grep -q "modules won't be signed" <<<"$out" || want_signer=
+		signed_by=$(modinfo -F signer "$mod/ip_vs$suffix" 2>&1)
+		{ [ -n "$wrote" ] && [ -z "$differ" ] && [ "$signed_by" = "$want_signer" ]; }
+		verdict $? "$abi, $suffix modules: modinfo reads make kmod's variant, version, vermagic and srcversion from each, and signer '$want_signer'" \
+			"$differ"$'\n'"signer of ip_vs$suffix: $signed_by"
+		out=$(with_modules_dep "$abi" "$suffix" "$cdir/ns" \
+			dkms install "$mv_arg" -k "$abi" --kernelsourcedir "$first_kdir" --no-depmod "${ctrees[@]}" 2>&1)
+		rc=$?
+		dest=$cdir/lib/modules/$abi/updates/dkms
+		installed=$(files_in "$dest")
+		{ [ "$rc" = 0 ] && [ -n "$wrote" ] && [ "$installed" = "$want" ] &&
+			cmp -s "$mod/ip_vs$suffix" "$dest/ip_vs$suffix"; }
+		verdict $? "$abi, $suffix modules: dkms install puts the NAME$suffix files in updates/dkms/ (status $rc)" \
+			"$out"$'\n'"installed: $(xargs <<<"$installed")"
+	done
 fi
 
 after=$(host_state)

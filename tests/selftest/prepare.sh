@@ -70,7 +70,7 @@ main() {
 	fi
 
 	local tarball
-	tarball=$("$REPO_ROOT/tests/vm/kernel.sh" source "$abi") || die "no linux-source tarball for $abi"
+	tarball=$("$REPO_ROOT/kmod/kernel.sh" source "$abi") || die "no linux-source tarball for $abi"
 	[[ -s $tarball ]] || die "kernel.sh printed '$tarball', which is not a file"
 
 	local dest="$REPO_ROOT/build/selftest/$abi"

@@ -1,20 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Resolve, fetch and provide headers for the Debian kernels the QEMU tests boot.
+# Resolve and download Debian kernel packages (image, headers, linux-source) into the cache,
+# for the QEMU tests and for kmod/build.sh. Never installs a package unless told to.
 set -euo pipefail
 
 readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-readonly REPO_ROOT="$(cd "$SELF_DIR/../.." && pwd)"
-readonly CACHE_DIR="$REPO_ROOT/.cache"
+readonly REPO_ROOT="$(cd "$SELF_DIR/.." && pwd)"
+# Downloads and derived files; IPVS_DRAIN_CACHE moves them out of the checkout.
+readonly CACHE_DIR="$(realpath -m "${IPVS_DRAIN_CACHE:-$REPO_ROOT/.cache}")"
 readonly KERNEL_CACHE="$CACHE_DIR/kernels"
-# Series older than the host's release live in a foreign suite; apt state for it is kept
-# under .cache so that the host's own apt configuration is never touched.
+# Series older or newer than the host's release live in a foreign suite; apt state for it
+# is kept in the cache so that the host's own apt configuration is never touched.
 readonly FOREIGN_APT_ROOT="$CACHE_DIR/apt"
-readonly HOST_SOURCES="${IPVS_VM_HOST_SOURCES:-/etc/apt/sources.list.d/debian.sources}"
+readonly ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 usage() {
 	cat <<'EOF'
-Usage: tests/vm/kernel.sh COMMAND ARG
+Usage: kmod/kernel.sh COMMAND [--install-tools] ARG
 
 Commands:
   resolve SERIES   print the newest Debian amd64 kernel ABI of SERIES (5.10, 6.1, 6.12),
@@ -22,12 +24,20 @@ Commands:
   fetch ABI        download linux-image-ABI (or its -unsigned twin) and unpack it into
                    .cache/kernels/ABI/ (idempotent); print that directory
   headers ABI      unpack linux-headers-ABI (with its common and kbuild packages) into
-                   .cache/headers/ABI/ and install its compiler; print the build dir
-  source ABI       unpack the linux-source tarball whose version matches the headers
-                   of ABI into .cache/source/; print the tarball's path
+                   .cache/headers/ABI/; print the build dir. With --install-tools, also
+                   install the compiler packages the headers depend on (the test bed
+                   does; a node build never does)
+  tools ABI        print the build-tool packages linux-headers-ABI depends on that are
+                   not installed, one per line (nothing when all are there)
+  source ABI [VERSION]
+                   unpack the linux-source tarball of Debian version VERSION (default:
+                   the version of ABI's headers in apt) into .cache/source/; print the
+                   tarball's path
   help             show this text
 
-Never installs a kernel image on the host.
+The cache is .cache/ in the checkout, or $IPVS_DRAIN_CACHE. Another release's apt state
+(bullseye for 5.10) is kept there, with the mirror taken from this machine's own apt
+configuration. Never installs a kernel image, headers or linux-source on the host.
 EOF
 }
 
@@ -72,14 +82,36 @@ valid_abi() {
 	[[ $1 =~ ^[0-9]+\.[0-9]+(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-amd64$ ]]
 }
 
-# Writes a deb822 sources file for SUITE_CODENAME by renaming the host's own suites, so
-# the mirror (and any snapshot pinning) is whatever this machine already uses.
+# The archive URIs this machine's apt uses for its own release, whatever the format of its
+# sources (deb822 .sources or one-line .list): apt reports every index target it parsed.
+# Prints "main URI" and "security URI" lines; entries for other suites are ignored.
+host_archives() {
+	local host=$1
+	# shellcheck disable=SC2016 # apt's own $(FIELD) syntax
+	apt-get indextargets --no-release-info --format '$(RELEASE) $(REPO_URI)' \
+		'Created-By: Packages' 2>/dev/null | awk -v h="$host" '
+		$1 == h && !m { print "main " $2; m = 1 }
+		$1 == h "-security" && !s { print "security " $2; s = 1 }'
+}
+
+# Writes a deb822 sources file for release TO into DEST, on this machine's own mirrors.
 write_foreign_sources() {
-	local from=$1 to=$2 dest=$3
-	[[ -r $HOST_SOURCES ]] || die "cannot read $HOST_SOURCES to derive the $to mirror"
-	grep -q "^Suites:.*\b$from\b" "$HOST_SOURCES" ||
-		die "$HOST_SOURCES has no $from suite to derive the $to mirror from"
-	sed -E "/^Suites:/ s/\b$from\b/$to/g" "$HOST_SOURCES" >"$dest.tmp"
+	local from=$1 to=$2 dest=$3 main= security= kind uri
+	while read -r kind uri; do
+		case $kind in
+		main) main=$uri ;;
+		security) security=$uri ;;
+		esac
+	done < <(host_archives "$from")
+	[[ -n $main ]] || die "this machine's apt sources have no $from entry to derive the $to mirror from"
+	{
+		printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
+			"$main" "$to" "$to" "$ARCHIVE_KEYRING"
+		if [[ -n $security ]]; then
+			printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
+				"$security" "$to" "$ARCHIVE_KEYRING"
+		fi
+	} >"$dest.tmp"
 	# Rewriting an unchanged file would make its index look stale.
 	if cmp -s "$dest.tmp" "$dest"; then
 		rm -f "$dest.tmp"
@@ -124,6 +156,8 @@ load_apt_opts() {
 	# mapfile cannot see the subshell's exit status, so recheck that the private state exists.
 	if [[ $codename != "$(host_codename)" ]]; then
 		((${#_out[@]})) || die "could not prepare apt state for $codename"
+	elif ! compgen -G "$(apt-config shell d Dir::State::Lists/d | sed -E "s/^d='(.*)'$/\1/")*_Packages*" >/dev/null; then
+		die "apt has no package lists yet: run apt-get update (or make deps) first"
 	fi
 }
 
@@ -227,40 +261,76 @@ pkg_version() {
 	apt-cache "${_vopts[@]}" policy "$2" 2>/dev/null | awk '/Candidate:/ {print $2; exit}'
 }
 
+# Splits the Depends of linux-headers-ABI (apt options in array $1) into the packages that
+# are unpacked with it (array $3) and the build tools it needs installed (array $4).
+headers_depends() {
+	local -n _hopts=$1 _debs=$3 _tools=$4
+	local pkg=$2 dep
+	_debs=("$pkg") _tools=()
+	while read -r dep; do
+		case $dep in
+		linux-headers-*-common* | linux-kbuild-*) _debs+=("$dep") ;;
+		linux-image-* | linux-base) ;;
+		*) _tools+=("$dep") ;;
+		esac
+	done < <(pkg_depends _hopts "$pkg")
+}
+
+# True when package $1 is installed, or, for Debian's linux-compiler-gcc-N-ARCH wrapper,
+# when its gcc-N is: the kernel build calls gcc-N, not the wrapper.
+tool_present() {
+	dpkg-query -W -f '${db:Status-Abbrev}' "$1" 2>/dev/null | grep -q '^ii' && return 0
+	[[ $1 =~ ^linux-compiler-(gcc-[0-9]+)- ]] && command -v "${BASH_REMATCH[1]}" >/dev/null
+}
+
+# What a missing tool is called in the sentence that asks for it: gcc-12, not its wrapper.
+tool_name() {
+	if [[ $1 =~ ^linux-compiler-(gcc-[0-9]+)- ]]; then echo "${BASH_REMATCH[1]}"; else echo "$1"; fi
+}
+
+cmd_tools() {
+	local abi=$1 series pkg t
+	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
+	series=$(abi_series "$abi")
+	pkg="linux-headers-$abi"
+	local -a opts debs tools
+	load_apt_opts opts "$series"
+	has_candidate opts "$pkg" || die "$pkg is not in apt"
+	headers_depends opts "$pkg" debs tools
+	for t in "${tools[@]}"; do
+		tool_present "$t" || tool_name "$t"
+	done
+}
+
 # The headers are unpacked into the cache rather than installed: from 6.12 on,
 # linux-headers-ABI depends on linux-image-ABI, and a kernel image must never be
-# installed on the build host. Their build tools (compiler, pahole) are installed.
+# installed on the build host. Their build tools are installed only on request.
 cmd_headers() {
-	local abi=$1 series
+	local abi=$1 install_tools=$2 series
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
 	series=$(abi_series "$abi")
 	local pkg="linux-headers-$abi"
 	local dest="$CACHE_DIR/headers/$abi"
 	local kdir="$dest/usr/src/$pkg"
-	if [[ -e $dest/.complete ]]; then
+	local -a opts debs tools
+	if [[ -e $dest/.complete && $install_tools == 0 ]]; then
 		echo "$kdir"
 		return 0
 	fi
-	local -a opts
 	load_apt_opts opts "$series"
 	has_candidate opts "$pkg" || die "$pkg is not in apt"
 	local version
 	version=$(pkg_version opts "$pkg")
-
-	local -a debs=("$pkg") tools=()
-	local dep
-	while read -r dep; do
-		case $dep in
-		linux-headers-*-common* | linux-kbuild-*) debs+=("$dep") ;;
-		linux-image-* | linux-base) ;;
-		*) tools+=("$dep") ;;
-		esac
-	done < <(pkg_depends opts "$pkg")
+	headers_depends opts "$pkg" debs tools
 	# The compiler packages come from the kernel's own release.
-	if ((${#tools[@]})); then
+	if [[ $install_tools == 1 ]] && ((${#tools[@]})); then
 		DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install -y -q \
 			--no-install-recommends "${tools[@]}" dwarves >&2 ||
 			die "cannot install the build tools of $pkg: ${tools[*]}"
+	fi
+	if [[ -e $dest/.complete ]]; then
+		echo "$kdir"
+		return 0
 	fi
 
 	unpack_debs opts "$CACHE_DIR/headers" "${debs[@]}"
@@ -273,17 +343,18 @@ cmd_headers() {
 	echo "$kdir"
 }
 
-# Unpacks the linux-source tarball whose version matches the headers of ABI into the
-# cache (never installed) and prints its path.
+# Unpacks the linux-source tarball of Debian version VERSION (default: that of the headers
+# of ABI in apt) into the cache (never installed) and prints its path.
 cmd_source() {
-	local abi=$1 series
+	local abi=$1 version=${2:-} series
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
 	series=$(abi_series "$abi")
 	local -a opts
 	load_apt_opts opts "$series"
-	local version
-	version=$(pkg_version opts "linux-headers-$abi")
-	[[ -n $version && $version != "(none)" ]] || die "linux-headers-$abi is not in apt"
+	if [[ -z $version ]]; then
+		version=$(pkg_version opts "linux-headers-$abi")
+		[[ -n $version && $version != "(none)" ]] || die "linux-headers-$abi is not in apt"
+	fi
 	local pkg="linux-source-$series"
 	local dest="$CACHE_DIR/source/$pkg-$version"
 	local tarball="$dest/usr/src/$pkg.tar.xz"
@@ -291,6 +362,8 @@ cmd_source() {
 		echo "$tarball"
 		return 0
 	fi
+	apt-cache "${opts[@]}" show "$pkg=$version" >/dev/null 2>&1 ||
+		die "apt serves no $pkg version $version"
 	unpack_debs opts "$CACHE_DIR/source" "$pkg=$version"
 	[[ -f $WORK/root/usr/src/$pkg.tar.xz ]] || die "$pkg has no /usr/src/$pkg.tar.xz"
 	echo "$version" >"$WORK/root/usr/src/$pkg.tar.xz.debian-version"
@@ -299,15 +372,29 @@ cmd_source() {
 }
 
 main() {
-	local cmd=${1:-}
+	local cmd=${1:-} install_tools=0
+	[[ $# -gt 0 ]] && shift
+	if [[ ${1:-} == --install-tools ]]; then
+		[[ $cmd == headers ]] || die "--install-tools goes with the headers command only"
+		install_tools=1
+		shift
+	fi
 	case $cmd in
 	-h | --help | help)
 		usage
 		return 0
 		;;
-	resolve | fetch | headers | source)
-		(($# == 2)) || die "usage: kernel.sh $cmd ARG (see --help)"
-		"cmd_$cmd" "$2"
+	resolve | fetch | tools)
+		(($# == 1)) || die "usage: kernel.sh $cmd ARG (see --help)"
+		"cmd_$cmd" "$1"
+		;;
+	source)
+		(($# == 1 || $# == 2)) || die "usage: kernel.sh source ABI [VERSION] (see --help)"
+		cmd_source "$@"
+		;;
+	headers)
+		(($# == 1)) || die "usage: kernel.sh headers [--install-tools] ABI (see --help)"
+		cmd_headers "$1" "$install_tools"
 		;;
 	"") die "missing command (see --help)" ;;
 	*) die "unknown command '$cmd' (see --help)" ;;

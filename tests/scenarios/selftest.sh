@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Host-side checks of the scenario suite's own bookkeeping, without a guest: every case is
+# judged by a verdict, and a case that no verdict covers fails instead of passing.
+set -euo pipefail
+
+# shellcheck source=tests/scenarios/run-all.sh
+source "$(dirname "${BASH_SOURCE[0]}")/run-all.sh"
+trap 'rm -rf "$WORK"' EXIT
+
+# check NAME STATUS: one TAP line of this self-test.
+n=0 pass=0 fail=0
+check() {
+	n=$((n + 1))
+	if [[ $2 -eq 0 ]]; then
+		pass=$((pass + 1))
+		echo "ok $n - $1"
+	else
+		fail=$((fail + 1))
+		echo "not ok $n - $1"
+	fi
+}
+
+# judge_line CASE: the TAP line judge prints for CASE, with the suite's counters kept.
+judge_line() {
+	local out
+	out=$(judge "$1" 2>&1 | grep -E '^(\S+ )?(not )?ok ' | sed -E 's/^[0-9.:+]+ //')
+	echo "$out"
+}
+
+# Every case the suite runs, but the sysctl case (its own function), has a verdict.
+for case in "${CASE_ORDER[@]}"; do
+	[[ $case == case7-sysctl ]] && continue
+	read -r -a runs <<<"${CASE_RUNS[$case]}"
+	got=$(case_verdicts "$case" "${runs[@]}" | wc -l)
+	check "$case is judged by $got verdict(s)" "$((got == 0))"
+done
+
+# A case name that no verdict pattern covers, whose run was made: not ok, never ok.
+CASE_RUNS[case99-unjudged-example]="stock-legacy"
+RUN_STATE[stock-legacy]=done
+line=$(judge_line case99-unjudged-example)
+echo "# judge printed: $line"
+[[ $line == "not ok "*" - case99-unjudged-example" ]]
+check "a case no verdict covers is not ok" $?
+
+# The same name with its run skipped is a skip, so the check above is about the verdict.
+RUN_STATE[stock-legacy]="skip:not built"
+line=$(judge_line case99-unjudged-example)
+echo "# judge printed: $line"
+[[ $line == "ok "*" - case99-unjudged-example # SKIP not built" ]]
+check "a case whose run was skipped is a skip" $?
+
+echo "1..$n"
+echo "$pass passed, $fail failed, 0 skipped"
+((fail == 0))
