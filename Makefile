@@ -4,7 +4,7 @@
 KVER ?= $(shell uname -r)
 KSRC ?=
 KDIR ?=
-KERNELS ?= 6.1 6.12 5.10
+KERNELS ?= 6.1 6.12+deb12 5.10
 BUILD_TYPE ?= RelWithDebInfo
 KNOB ?= 0
 PREFIX ?= /usr/local

@@ -83,7 +83,7 @@ else
 fi
 
 # The compiler the headers were configured with (Debian writes CC = ... gcc-N).
-cc=$(sed -n 's/^CC *=.*[[:space:]]\(gcc-[0-9][0-9]*\)$/\1/p' "$kdir/.kernelvariables" 2>/dev/null | head -1)
+cc=$(sed -nE 's/^CC[[:space:]]*=.*(gcc-[0-9]+)[[:space:]]*$/\1/p' "$kdir/.kernelvariables" 2>/dev/null | head -1)
 [ -z "$cc" ] || command -v "$cc" >/dev/null ||
 	die "the headers for $kver are built with $cc, which is not installed: install $cc from the kernel's own Debian release (make deps installs the host release's compiler)"
 command -v make >/dev/null && command -v patch >/dev/null ||

@@ -19,8 +19,15 @@ usage() {
 Usage: kmod/kernel.sh COMMAND [--install-tools] ARG
 
 Commands:
-  resolve SERIES   print the newest Debian amd64 kernel ABI of SERIES (5.10, 6.1, 6.12),
-                   looked up in apt at run time, e.g. 6.1 -> 6.1.0-56-amd64
+  list SERIES      print "ABI STATE" for every amd64 ABI of SERIES (5.10, 6.1, 6.12, or 7
+                   for every 7.x) that apt serves an image of, oldest first; STATE is
+                   the apt state serving it (the host's release, bullseye, trixie,
+                   trixie-backports or sid)
+  resolve SEL      print one buildable ABI (apt serves its headers and the linux-source
+                   of their exact version) chosen by the selector SEL:
+                     SERIES[+debN][:newest|:oldest], newest by default, e.g.
+                     6.1 -> 6.1.0-56-amd64, 6.1:oldest, 6.12+deb12, 6.12+deb13, 7 (any
+                     7.x); an ABI selects itself
   fetch ABI        download linux-image-ABI (or its -unsigned twin) and unpack it into
                    .cache/kernels/ABI/ (idempotent); print that directory
   headers ABI      unpack linux-headers-ABI (with its common and kbuild packages) into
@@ -33,6 +40,9 @@ Commands:
                    unpack the linux-source tarball of Debian version VERSION (default:
                    the version of ABI's headers in apt) into .cache/source/; print the
                    tarball's path
+  states           print the apt states searched, the host's release first
+  apt-opts STATE   print, one per line, the apt options that select the private apt state
+                   STATE (prepared on first use); nothing for the host's own release
   help             show this text
 
 The cache is .cache/ in the checkout, or $IPVS_DRAIN_CACHE. Another release's apt state
@@ -62,14 +72,29 @@ host_codename() {
 	echo "$codename"
 }
 
-# Which Debian release carries a kernel series. Only the releases that ship one of the
-# series the project supports are listed; anything else is an error, not a guess.
-series_codename() {
+# The apt states searched for kernel packages besides the host's own release: each is a
+# release's suites on the main archive, then on the security archive. Packages are looked
+# up in all of them; which one serves an ABI decides nothing about how it is built.
+readonly FOREIGN_STATES=(bullseye trixie trixie-backports sid)
+state_suites() {
 	case $1 in
-	5.10) echo bullseye ;;
-	6.1 | 6.12) echo bookworm ;;
+	bullseye) echo "bullseye bullseye-updates|bullseye-security" ;;
+	trixie) echo "trixie trixie-updates|trixie-security" ;;
+	# Backports need the release they extend, for a build root's dependencies.
+	trixie-backports) echo "trixie trixie-updates trixie-backports|trixie-security" ;;
+	sid) echo "sid|" ;;
 	*) return 1 ;;
 	esac
+}
+
+# Every apt state, the host's release first.
+all_states() {
+	local host s
+	host=$(host_codename)
+	echo "$host"
+	for s in "${FOREIGN_STATES[@]}"; do
+		[[ $s == "$host" ]] || echo "$s"
+	done
 }
 
 abi_series() {
@@ -78,8 +103,10 @@ abi_series() {
 	echo "${BASH_REMATCH[1]}"
 }
 
+# Debian's amd64 kernel ABIs: 5.10.0-46-amd64, 6.12.117+deb12-amd64, 7.2.13-amd64 (sid).
+readonly ABI_TAIL='(\.0-[0-9]+|\.[0-9]+(\+deb[0-9]+)?)-amd64'
 valid_abi() {
-	[[ $1 =~ ^[0-9]+\.[0-9]+(\.0-[0-9]+|\.[0-9]+\+deb[0-9]+)-amd64$ ]]
+	[[ $1 =~ ^[0-9]+\.[0-9]+$ABI_TAIL$ ]]
 }
 
 # The archive URIs this machine's apt uses for its own release, whatever the format of its
@@ -94,22 +121,24 @@ host_archives() {
 		$1 == h "-security" && !s { print "security " $2; s = 1 }'
 }
 
-# Writes a deb822 sources file for release TO into DEST, on this machine's own mirrors.
+# Writes a deb822 sources file for the apt state STATE into DEST, on the mirrors this
+# machine uses for its own release FROM.
 write_foreign_sources() {
-	local from=$1 to=$2 dest=$3 main= security= kind uri
+	local from=$1 state=$2 dest=$3 main='' security='' kind uri suites
+	suites=$(state_suites "$state") || die "unknown apt state '$state'"
 	while read -r kind uri; do
 		case $kind in
 		main) main=$uri ;;
 		security) security=$uri ;;
 		esac
 	done < <(host_archives "$from")
-	[[ -n $main ]] || die "this machine's apt sources have no $from entry to derive the $to mirror from"
+	[[ -n $main ]] || die "this machine's apt sources have no $from entry to derive the $state mirror from"
 	{
-		printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\nSigned-By: %s\n' \
-			"$main" "$to" "$to" "$ARCHIVE_KEYRING"
-		if [[ -n $security ]]; then
-			printf '\nTypes: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
-				"$security" "$to" "$ARCHIVE_KEYRING"
+		printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+			"$main" "${suites%%|*}" "$ARCHIVE_KEYRING"
+		if [[ -n $security && -n ${suites#*|} ]]; then
+			printf '\nTypes: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: %s\n' \
+				"$security" "${suites#*|}" "$ARCHIVE_KEYRING"
 		fi
 	} >"$dest.tmp"
 	# Rewriting an unchanged file would make its index look stale.
@@ -147,44 +176,116 @@ apt_opts_for() {
 	printf '%s\n' "${opts[@]}"
 }
 
-# Fills the named array with apt options for the release that ships SERIES.
+# Fills the named array with apt options for apt state STATE (a release name).
 load_apt_opts() {
 	local -n _out=$1
-	local series=$2 codename
-	codename=$(series_codename "$series") || die "unsupported kernel series '$series' (want 5.10, 6.1 or 6.12)"
-	mapfile -t _out < <(apt_opts_for "$codename")
+	local state=$2
+	mapfile -t _out < <(apt_opts_for "$state")
 	# mapfile cannot see the subshell's exit status, so recheck that the private state exists.
-	if [[ $codename != "$(host_codename)" ]]; then
-		((${#_out[@]})) || die "could not prepare apt state for $codename"
-	elif ! compgen -G "$(apt-config shell d Dir::State::Lists/d | sed -E "s/^d='(.*)'$/\1/")*_Packages*" >/dev/null; then
+	if [[ $state != "$(host_codename)" ]]; then
+		((${#_out[@]})) || die "could not prepare apt state for $state"
+	elif ! compgen -G "$(apt-config shell d Dir::State::Lists/d | sed -E "s/^d='(.*)'$/\\1/")*_Packages*" >/dev/null; then
 		die "apt has no package lists yet: run apt-get update (or make deps) first"
 	fi
+}
+
+# Fills the array named $1 with the apt options of the first state that serves one of the
+# packages $3... and prints that state's name into the variable named $2; fails when none does.
+find_state() {
+	local -n _fopts=$1 _fstate=$2
+	shift 2
+	local st pkg
+	while read -r st; do
+		load_apt_opts _fopts "$st"
+		for pkg in "$@"; do
+			if has_candidate _fopts "$pkg"; then
+				_fstate=$st
+				return 0
+			fi
+		done
+	done < <(all_states)
+	return 1
 }
 
 # True when apt knows a downloadable version of package $2 (with apt options in array $1).
 has_candidate() {
 	local -n _opts=$1
 	local pkg=$2 cand
+	# NAME=VERSION: that very version.
+	if [[ $pkg == *=* ]]; then
+		apt-cache "${_opts[@]}" show "$pkg" >/dev/null 2>&1
+		return
+	fi
 	cand=$(apt-cache "${_opts[@]}" policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
 	[[ -n $cand && $cand != "(none)" ]]
 }
 
-cmd_resolve() {
-	local series=$1
-	[[ $series =~ ^[0-9]+\.[0-9]+$ ]] || die "bad series '$series' (want e.g. 6.1)"
+# Prints "ABI STATE" for every ABI of SERIES (6.1, 6.12, 7 for any 7.x) whose image apt
+# serves in some state, oldest first.
+cmd_list() {
+	local series=$1 prefix st abi cand
+	if [[ $series =~ ^[0-9]+$ ]]; then
+		prefix="$series\\.[0-9]+"
+	elif [[ $series =~ ^[0-9]+\.[0-9]+$ ]]; then
+		prefix=${series//./\\.}
+	else
+		die "bad series '$series' (want e.g. 6.1, or 7 for every 7.x)"
+	fi
+	local re="^linux-image-($prefix$ABI_TAIL)(-unsigned)?\$"
+	local -a opts names
+	while read -r st; do
+		load_apt_opts opts "$st"
+		# pkgnames also lists names that are merely referenced: ask for candidates at once.
+		mapfile -t names < <(apt-cache "${opts[@]}" pkgnames linux-image- | grep -E "$re")
+		((${#names[@]})) || continue
+		apt-cache "${opts[@]}" policy "${names[@]}" 2>/dev/null | awk -v st="$st" '
+			/^[^ ].*:$/ { name = substr($0, 1, length($0) - 1) }
+			/^  Candidate:/ && $2 != "(none)" { print name, st }'
+	done < <(all_states) | sed -E 's/^linux-image-//; s/-unsigned / /' | sort -u -k1,1 | sort -V
+}
+
+# True when apt serves the headers of ABI and the linux-source of their exact version;
+# otherwise says on stderr what is missing.
+buildable() {
+	local abi=$1 state version series
 	local -a opts
-	load_apt_opts opts "$series"
-	local re="^linux-image-(${series//./\\.}(\\.0-[0-9]+|\\.[0-9]+\\+deb[0-9]+)-amd64)(-unsigned)?\$"
-	local abi
-	# pkgnames also lists names that are merely referenced, so each candidate is checked.
-	while read -r abi; do
-		if has_candidate opts "linux-image-$abi" || has_candidate opts "linux-image-$abi-unsigned"; then
+	if ! find_state opts state "linux-headers-$abi"; then
+		echo "kernel.sh: $abi: apt serves no linux-headers-$abi" >&2
+		return 1
+	fi
+	version=$(pkg_version opts "linux-headers-$abi")
+	series=$(abi_series "$abi")
+	if ! find_state opts state "linux-source-$series=$version"; then
+		echo "kernel.sh: $abi: apt serves no linux-source-$series $version, the headers' version" >&2
+		return 1
+	fi
+}
+
+# resolve SELECTOR: SERIES[+debN][:newest|:oldest], or an ABI as it is. The newest (or
+# oldest) ABI of the series, among those with +debN when given, that can be built: apt
+# serves its headers and the linux-source of their exact version.
+cmd_resolve() {
+	local sel=$1 series tag='' which=newest abi
+	if valid_abi "$sel"; then
+		echo "$sel"
+		return 0
+	fi
+	[[ $sel =~ ^([0-9]+(\.[0-9]+)?)(\+deb[0-9]+)?(:(newest|oldest))?$ ]] ||
+		die "bad kernel selector '$sel' (want SERIES[+debN][:newest|:oldest], e.g. 6.1, 6.12+deb13, 6.1:oldest, 7, or an ABI)"
+	series=${BASH_REMATCH[1]}
+	tag=${BASH_REMATCH[3]}
+	[[ -n ${BASH_REMATCH[5]} ]] && which=${BASH_REMATCH[5]}
+	local -a abis
+	mapfile -t abis < <(cmd_list "$series" | cut -d' ' -f1 | { if [[ -n $tag ]]; then grep -F -- "$tag-amd64"; else cat; fi; })
+	[[ $which == newest ]] && mapfile -t abis < <(printf '%s\n' "${abis[@]}" | tac)
+	for abi in "${abis[@]}"; do
+		[[ -n $abi ]] || continue
+		if buildable "$abi" 2>/dev/null; then
 			echo "$abi"
 			return 0
 		fi
-	done < <(apt-cache "${opts[@]}" pkgnames "linux-image-$series" |
-		sed -nE "s/$re/\\1/p" | sort -Vur)
-	die "no linux-image package found for series $series"
+	done
+	die "no buildable kernel matches '$sel' (apt serves no headers and exact linux-source for any of: ${abis[*]:-none})"
 }
 
 # Downloads PKG... (apt options in the array named $1) into a fresh work
@@ -230,12 +331,10 @@ cmd_fetch() {
 	need_cmd depmod kmod
 
 	local -a opts
-	load_apt_opts opts "$series"
-	local pkg="linux-image-$abi"
-	if ! has_candidate opts "$pkg"; then
-		pkg="$pkg-unsigned"
-		has_candidate opts "$pkg" || die "neither linux-image-$abi nor its -unsigned package is in apt"
-	fi
+	local state pkg="linux-image-$abi"
+	find_state opts state "$pkg" "$pkg-unsigned" ||
+		die "neither linux-image-$abi nor its -unsigned package is in apt"
+	has_candidate opts "$pkg" || pkg="$pkg-unsigned"
 
 	unpack_debs opts "$KERNEL_CACHE" "$pkg"
 	[[ -f $WORK/root/boot/vmlinuz-$abi ]] || die "$pkg has no /boot/vmlinuz-$abi"
@@ -294,8 +393,8 @@ cmd_tools() {
 	series=$(abi_series "$abi")
 	pkg="linux-headers-$abi"
 	local -a opts debs tools
-	load_apt_opts opts "$series"
-	has_candidate opts "$pkg" || die "$pkg is not in apt"
+	local state
+	find_state opts state "$pkg" || die "$pkg is not in apt"
 	headers_depends opts "$pkg" debs tools
 	for t in "${tools[@]}"; do
 		tool_present "$t" || tool_name "$t"
@@ -317,9 +416,8 @@ cmd_headers() {
 		echo "$kdir"
 		return 0
 	fi
-	load_apt_opts opts "$series"
-	has_candidate opts "$pkg" || die "$pkg is not in apt"
-	local version
+	local state version
+	find_state opts state "$pkg" || die "$pkg is not in apt"
 	version=$(pkg_version opts "$pkg")
 	headers_depends opts "$pkg" debs tools
 	# The compiler packages come from the kernel's own release.
@@ -350,20 +448,18 @@ cmd_source() {
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
 	series=$(abi_series "$abi")
 	local -a opts
-	load_apt_opts opts "$series"
+	local state pkg="linux-source-$series"
 	if [[ -z $version ]]; then
+		find_state opts state "linux-headers-$abi" || die "linux-headers-$abi is not in apt"
 		version=$(pkg_version opts "linux-headers-$abi")
-		[[ -n $version && $version != "(none)" ]] || die "linux-headers-$abi is not in apt"
 	fi
-	local pkg="linux-source-$series"
 	local dest="$CACHE_DIR/source/$pkg-$version"
 	local tarball="$dest/usr/src/$pkg.tar.xz"
 	if [[ -e $dest/.complete ]]; then
 		echo "$tarball"
 		return 0
 	fi
-	apt-cache "${opts[@]}" show "$pkg=$version" >/dev/null 2>&1 ||
-		die "apt serves no $pkg version $version"
+	find_state opts state "$pkg=$version" || die "apt serves no $pkg version $version"
 	unpack_debs opts "$CACHE_DIR/source" "$pkg=$version"
 	[[ -f $WORK/root/usr/src/$pkg.tar.xz ]] || die "$pkg has no /usr/src/$pkg.tar.xz"
 	echo "$version" >"$WORK/root/usr/src/$pkg.tar.xz.debian-version"
@@ -384,7 +480,17 @@ main() {
 		usage
 		return 0
 		;;
-	resolve | fetch | tools)
+	apt-opts)
+		(($# == 1)) || die "usage: kernel.sh apt-opts STATE (see --help)"
+		local -a o
+		load_apt_opts o "$1"
+		((${#o[@]} == 0)) || printf '%s\n' "${o[@]}"
+		;;
+	states)
+		(($# == 0)) || die "usage: kernel.sh states"
+		all_states
+		;;
+	list | resolve | fetch | tools)
 		(($# == 1)) || die "usage: kernel.sh $cmd ARG (see --help)"
 		"cmd_$cmd" "$1"
 		;;

@@ -146,10 +146,12 @@ pick_signer() {
 
 # The set a module directory holds, one "name variant version vermagic srcversion" per line.
 describe() {
-	local ko
+	local ko name
 	for ko in "$1"/*.ko*; do
 		[ -e "$ko" ] || continue
-		printf '%s %s|%s|%s|%s\n' "$(basename "${ko%%.ko*}")" \
+		# ip_vs from .../ip_vs.ko or .../ip_vs.ko.xz, whatever the directories are called.
+		name=${ko##*/}
+		printf '%s %s|%s|%s|%s\n' "${name%%.ko*}" \
 			"$(modinfo -F variant "$ko")" "$(modinfo -F version "$ko")" \
 			"$(modinfo -F vermagic "$ko")" "$(modinfo -F srcversion "$ko")"
 	done
@@ -355,7 +357,7 @@ else
 	for suffix in $suffix_cases; do
 		format=${suffix#.ko.}
 		[ "$suffix" = .ko ] && format=elf
-		cdir=$tmp/suffix$suffix
+		cdir=$tmp/suffix${suffix//./-}
 		ctrees=(--dkmstree "$cdir/dkms" --sourcetree "$root/usr/src" --installtree "$cdir/lib/modules")
 		mkdir -p "$cdir/dkms" "$cdir/lib/modules/$abi"
 		dkms add "$mv_arg" "${ctrees[@]}" >/dev/null 2>&1

@@ -345,7 +345,7 @@ new_ns_prefix() {
 	echo "scn$$x$NS_SEQ"
 }
 
-# Director sysctls for a named configuration (DESIGN.md, "Sysctls").
+# Director sysctls for a named configuration (README.md, "Named sysctl configurations").
 config_sysctls() {
 	case $1 in
 	legacy) echo "conntrack=1 conn_reuse_mode=0 expire_nodest_conn=0" ;;

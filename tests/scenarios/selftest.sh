@@ -7,17 +7,16 @@ set -euo pipefail
 # shellcheck source=tests/scenarios/run-all.sh
 source "$(dirname "${BASH_SOURCE[0]}")/run-all.sh"
 trap 'rm -rf "$WORK"' EXIT
-
-# check NAME STATUS: one TAP line of this self-test.
-n=0 pass=0 fail=0
+# run-all.sh keeps its own TAP counters for the cases it judges; these are the self-test's.
+SELF_N=0 SELF_PASS=0 SELF_FAIL=0
 check() {
-	n=$((n + 1))
+	SELF_N=$((SELF_N + 1))
 	if [[ $2 -eq 0 ]]; then
-		pass=$((pass + 1))
-		echo "ok $n - $1"
+		SELF_PASS=$((SELF_PASS + 1))
+		echo "ok $SELF_N - $1"
 	else
-		fail=$((fail + 1))
-		echo "not ok $n - $1"
+		SELF_FAIL=$((SELF_FAIL + 1))
+		echo "not ok $SELF_N - $1"
 	fi
 }
 
@@ -51,6 +50,6 @@ echo "# judge printed: $line"
 [[ $line == "ok "*" - case99-unjudged-example # SKIP not built" ]]
 check "a case whose run was skipped is a skip" $?
 
-echo "1..$n"
-echo "$pass passed, $fail failed, 0 skipped"
-((fail == 0))
+echo "1..$SELF_N"
+echo "$SELF_PASS passed, $SELF_FAIL failed, 0 skipped"
+((SELF_FAIL == 0))

@@ -100,7 +100,7 @@ const char kStatusHelp[] =
 	"    destinations, whose destination has weight 0 or was removed. A new connection from a\n"
 	"    reused port that matches one of them goes to that destination instead of being scheduled;\n"
 	"  - one line of advice.\n"
-	"  --json        machine-readable output (keys documented in README.md)\n"
+	"  --json        machine-readable output (keys documented in userspace/README.md)\n"
 	"  --netns NAME  report on the network namespace /run/netns/NAME\n";
 
 const char kEnableHelp[] =

@@ -12,7 +12,7 @@ inline constexpr const char *kDir = "/proc/sys/net/ipv4/vs";
 inline constexpr const char *kKnob = "conn_reuse_quiescent";
 inline constexpr const char *kCountersFile = "/proc/net/ip_vs_reuse_stats";
 
-// The five sysctls status reports, in the order DESIGN.md names them.
+// The five sysctls status reports, in the order it prints them.
 inline constexpr const char *kReported[] = {"conn_reuse_mode", "expire_nodest_conn", "expire_quiescent_template",
 					    "conntrack", "conn_reuse_quiescent"};
 

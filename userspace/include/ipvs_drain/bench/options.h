@@ -11,7 +11,7 @@
 
 namespace ipvs::bench {
 
-// The sysctl configurations of DESIGN.md, in the order they run.
+// The sysctl configurations of README.md ("Named sysctl configurations"), in the order they run.
 inline constexpr const char *kConfigNames[] = {"legacy", "variant", "upstream", "modern"};
 
 struct PortRange {

@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make kmod against real package states: every refusal is one sentence that names the fix,
+# nothing half-built is left behind, and a build never changes an installed package.
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 1
+# shellcheck source=tests/lib/tap.sh
+source tests/lib/tap.sh
+
+usage() {
+	cat <<'EOF'
+usage: tests/kmod/errors.sh
+
+Runs kmod/build.sh on the host against real kernel packages that apt serves:
+  - an ABI whose headers apt does not serve (6.1.0-48 has only its image);
+  - a kernel tree (KSRC) and a linux-source tarball of another version than
+    the headers';
+  - an ABI whose sources the 6.1 series was not made for (6.1.0-50, Linux
+    6.1.176), with its own linux-source and with a KSRC tree of it;
+  - headers built with a compiler this machine lacks (5.10's gcc-10), when
+    it does lack it;
+  - the newest 6.1 without linux-source installed, which must build from the
+    cache and leave every installed package as it was.
+Downloads go to the cache (.cache/ or $IPVS_DRAIN_CACHE); nothing is installed.
+EOF
+}
+case ${1:-} in
+-h | --help) usage; exit 0 ;;
+"") ;;
+*) usage >&2; exit 2 ;;
+esac
+
+scratch=$(mktemp -d "$top/build/.kmod-errors.XXXXXX" 2>/dev/null) || {
+	mkdir -p "$top/build" && scratch=$(mktemp -d "$top/build/.kmod-errors.XXXXXX")
+} || exit 1
+trap 'rm -rf "$scratch"' EXIT
+
+# refuses NAME REGEX ARGS...: build.sh must exit 1, build nothing, and end with one
+# "kmod: ..." sentence matching REGEX; no compiler diagnostics may precede it.
+refuses() {
+	local name=$1 re=$2 out=$scratch/out-$TAP_N status=0 last
+	shift 2
+	kmod/build.sh --out "$out" "$@" >"$scratch/log" 2>&1 || status=$?
+	last=$(tail -n 1 "$scratch/log")
+	echo "# $name: exit $status: $last"
+	if [[ $status != 1 ]]; then
+		echo "# expected exit 1"
+		sed 's/^/#   /' "$scratch/log" | tail -n 20
+		tap_not_ok "$name"
+	elif [[ ! $last =~ ^kmod:\ $re ]]; then
+		echo "# the last line does not match 'kmod: $re'"
+		sed 's/^/#   /' "$scratch/log" | tail -n 20
+		tap_not_ok "$name"
+	elif grep -qE '(error|warning):|\*\*\*' "$scratch/log"; then
+		echo "# a compiler or make diagnostic came before the sentence"
+		tap_not_ok "$name"
+	elif [[ -e $out ]]; then
+		echo "# $out exists after a refusal"
+		tap_not_ok "$name"
+	else
+		tap_ok "$name"
+	fi
+}
+
+# partial_tree TARBALL DIR: the top Makefile and net/netfilter/ipvs of a linux-source
+# tarball, which is all of a kernel tree that build.sh reads.
+partial_tree() {
+	local top_dir
+	top_dir=$(tar -tJf "$1" --wildcards 'linux-source-*/Makefile' 2>/dev/null | head -n 1)
+	top_dir=${top_dir%%/*}
+	mkdir -p "$2"
+	tar -xJf "$1" -C "$2" --strip-components=1 "$top_dir/Makefile" "$top_dir/net/netfilter/ipvs"
+}
+
+newest=$(kmod/kernel.sh resolve 6.1) || { echo "Bail out! cannot resolve the newest 6.1 ABI"; exit 1; }
+old=6.1.0-50-amd64
+echo "# newest 6.1: $newest; an ABI the 6.1 series was not made for: $old"
+
+refuses "headers apt does not serve: names them and KDIR=" \
+	"no kernel headers for 6\.1\.0-48-amd64: .*install the headers, or give KDIR=" \
+	--kver 6.1.0-48-amd64
+
+refuses "not a kernel ABI" "'foo/bar' is not a kernel ABI" --kver foo/bar
+
+old_tarball=$(kmod/kernel.sh source "$old" 2>"$scratch/log") || {
+	cat "$scratch/log"
+	echo "Bail out! cannot fetch the linux-source of $old"
+	exit 1
+}
+new_kdir=$(kmod/kernel.sh headers "$newest") || { echo "Bail out! cannot fetch the headers of $newest"; exit 1; }
+partial_tree "$old_tarball" "$scratch/tree-old"
+old_version=$(awk -F' *= *' '$1 == "VERSION" { v = $2 } $1 == "PATCHLEVEL" { p = $2 }
+	$1 == "SUBLEVEL" { s = $2 } END { print v "." p "." s }' "$scratch/tree-old/Makefile")
+
+refuses "KSRC of another version than the headers: names the version to point at" \
+	"the sources in .* are Linux $old_version but the headers for $newest are [0-9.]+: point --ksrc at a [0-9.]+ tree" \
+	--kver "$newest" --kdir "$new_kdir" --ksrc "$scratch/tree-old"
+
+refuses "a linux-source tarball of another version: names the one to give" \
+	".* is linux-source-6\.1 [^ ]+ but linux-headers-$newest is [^ ]+: give the linux-source-6\.1 [^ ]+ tarball" \
+	--kver "$newest" --kdir "$new_kdir" --tarball "$old_tarball"
+
+refuses "a series not made for these sources: says so, builds nothing" \
+	"patches/6\.1/[^ ]+ does not apply with --fuzz=0 to the Linux $old_version sources of $old, so the variant does not support this kernel yet" \
+	--kver "$old"
+
+old_kdir=$(kmod/kernel.sh headers "$old") || { echo "Bail out! cannot fetch the headers of $old"; exit 1; }
+refuses "a KSRC tree of a version the series was not made for" \
+	"patches/6\.1/[^ ]+ does not apply with --fuzz=0 to the Linux $old_version sources of $old" \
+	--kver "$old" --kdir "$old_kdir" --ksrc "$scratch/tree-old"
+
+# 5.10's headers are configured for gcc-10, which Debian 12 does not have.
+abi510=$(kmod/kernel.sh resolve 5.10 2>/dev/null) && kdir510=$(kmod/kernel.sh headers "$abi510" 2>/dev/null)
+if [[ -z ${kdir510:-} ]]; then
+	tap_not_ok "headers for a compiler this machine lacks (cannot fetch 5.10's headers)"
+elif command -v gcc-10 >/dev/null; then
+	tap_skip "headers for a compiler this machine lacks" "gcc-10 is installed here"
+else
+	refuses "headers for a compiler this machine lacks: names the compiler" \
+		"the headers for $abi510 are built with gcc-10, which is not installed: install gcc-10" \
+		--kver "$abi510" --kdir "$kdir510"
+fi
+
+# The node path: no installed headers or linux-source of the exact version needed.
+pkgs() { dpkg-query -W -f '${Package} ${Version} ${db:Status-Abbrev}\n' | sort; }
+installed_src=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' linux-source-6.1 2>/dev/null || true)
+echo "# linux-source-6.1 on this machine: ${installed_src:-not installed}"
+pkgs >"$scratch/before"
+status=0
+kmod/build.sh --kver "$newest" --out "$scratch/built" >"$scratch/log" 2>&1 || status=$?
+pkgs >"$scratch/after"
+grep '^kmod: ' "$scratch/log" | sed 's/^/# /'
+if [[ $status == 0 && -f $scratch/built/ip_vs.ko ]] &&
+	modinfo -F variant "$scratch/built/ip_vs.ko" | grep -q conn_reuse_quiescent; then
+	tap_ok "the newest 6.1 builds with the exact linux-source fetched into the cache"
+else
+	tail -n 20 "$scratch/log" | sed 's/^/#   /'
+	tap_not_ok "the newest 6.1 builds with the exact linux-source fetched into the cache"
+fi
+if diff -u "$scratch/before" "$scratch/after" >"$scratch/diff"; then
+	tap_ok "the build changed no installed package"
+else
+	sed 's/^/#   /' "$scratch/diff"
+	tap_not_ok "the build changed no installed package"
+fi
+
+tap_end
