@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Builds the whole IPVS module set for one kernel ABI from that kernel's own
-# sources, with our patch series applied (or none, for the stock baseline).
+# sources, with our own code and its hooks added (or none, for the stock baseline).
 set -euo pipefail
 
 usage() {
@@ -11,7 +11,8 @@ usage: kmod/build.sh [--kver ABI] [--kdir DIR] [--ksrc DIR | --tarball FILE]
 
 Builds ip_vs.ko, every scheduler, ip_vs_ftp and ip_vs_pe_sip for the kernel
 ABI (default: the running kernel), from the IPVS sources of that very kernel
-version with patches/<series>/*.patch applied on top.
+version, with our ip_vs_reuse.c (kmod/) compiled into ip_vs.ko and hooked
+into the kernel's own files by patches/hooks/.
 
   --kver ABI   kernel ABI to build for, e.g. 6.1.0-56-amd64
   --kdir DIR   kernel build directory (default: /lib/modules/ABI/build when
@@ -28,8 +29,16 @@ linux-source has the headers' exact Debian version; otherwise that exact
 version is downloaded with apt-get download into the cache (.cache/, or
 $IPVS_DRAIN_CACHE). No package is ever installed, upgraded or downgraded:
 when something is missing, the build stops with one sentence naming it.
-Nothing is ever half-patched: the series is applied to a scratch copy with
-patch --fuzz=0, and only a copy that took every patch is built.
+What differs between kernels is probed from the target's headers and
+sources (kmod/compat.sh writes ip_vs_reuse_compat.h). The hooks come in
+slots, numbered by the file name's prefix (1-register, 2-template, 3-call);
+for each slot the first variant, in file-name order, that applies with
+patch --fuzz=0 is used. Slot 2 is skipped where the kernel invalidates a
+persistence template by its dport alone. When no variant of a slot applies,
+the build stops with one sentence. Nothing is ever half-patched: the hooks
+are applied to a scratch copy, and only a copy that took every slot is built.
+
+  --hooks DIR  take the hook patches from DIR instead of patches/hooks
 EOF
 }
 
@@ -45,6 +54,9 @@ kdir=
 tarball=
 stock=0
 out=
+hooks=$top/patches/hooks
+# The command line as given: a build inside another release's root runs it again.
+args=("$@")
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -53,6 +65,7 @@ while [ $# -gt 0 ]; do
 	--kdir) kdir=${2:?--kdir needs a directory}; shift 2 ;;
 	--tarball) tarball=${2:?--tarball needs a file}; shift 2 ;;
 	--stock) stock=1; shift ;;
+	--hooks) hooks=${2:?--hooks needs a directory}; shift 2 ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; echo "kmod: unknown option '$1'" >&2; exit 2 ;;
@@ -84,8 +97,59 @@ fi
 
 # The compiler the headers were configured with (Debian writes CC = ... gcc-N).
 cc=$(sed -nE 's/^CC[[:space:]]*=.*(gcc-[0-9]+)[[:space:]]*$/\1/p' "$kdir/.kernelvariables" 2>/dev/null | head -1)
-[ -z "$cc" ] || command -v "$cc" >/dev/null ||
-	die "the headers for $kver are built with $cc, which is not installed: install $cc from the kernel's own Debian release (make deps installs the host release's compiler)"
+# >>> build root: another release's compiler is used inside a root of that release
+# (kmod/buildroot.sh), never installed here.
+if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then
+	[ -z "${IPVS_DRAIN_IN_ROOT:-}" ] ||
+		die "the $IPVS_DRAIN_IN_ROOT build root has no $cc, which the headers for $kver are built with: remove that root (roots/$IPVS_DRAIN_IN_ROOT in the cache) to have it made again"
+	rel=$("$top/kmod/buildroot.sh" release-for "$cc") ||
+		die "the headers for $kver are built with $cc, which no Debian release apt knows here serves: run make deps (or apt-get update), or give KDIR=<headers of an installed compiler>"
+	# shellcheck disable=SC1091
+	[ "$rel" != "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" ] ||
+		die "the headers for $kver are built with $cc, which is not installed: run make deps (or apt-get install $cc)"
+	[ "$(id -u)" = 0 ] ||
+		die "building for $kver needs a $rel build root with $cc, which needs root: run it as root"
+	# The root sees the checkout, the cache and the --bind directories only, and has no apt
+	# state nor git: the headers, the sources and the module version are found here.
+	again=(--kdir "$(realpath "$kdir")")
+	binds=(--bind "$(realpath "$kdir")")
+	if [ -n "$ksrc" ]; then
+		again+=(--ksrc "$(realpath -m "$ksrc")")
+		[ ! -d "$ksrc" ] || binds+=(--bind "$(realpath "$ksrc")")
+	elif [ -n "$tarball" ]; then
+		[ -f "$tarball" ] || die "no such tarball: $tarball"
+		again+=(--tarball "$(realpath "$tarball")")
+		binds+=(--bind "$(dirname "$(realpath "$tarball")")")
+	elif hdr_deb=$(cat "$kdir/.debian-version" 2>/dev/null); then
+		echo "kmod: getting linux-source $hdr_deb, the exact sources of $kver, into the cache for the $rel root" >&2
+		src=$("$kernel_sh" source "$kver" "$hdr_deb" 2>"$scratch_log") || {
+			sed 's/^/  /' "$scratch_log" >&2
+			die "linux-source $hdr_deb, the exact sources of $kver, is not served by apt: give the sources with KSRC=<a kernel tree of that version>"
+		}
+		again+=(--tarball "$src")
+	fi
+	if [ -n "$out" ]; then
+		mkdir -p "$out"
+		again+=(--out "$(realpath "$out")")
+		binds+=(--bind "$(dirname "$(realpath "$out")")")
+	fi
+	# As the version block below computes it; the root's build.sh takes it as it is.
+	IPVS_DRAIN_VERSION=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
+	if git -C "$top" rev-parse --short HEAD >/dev/null 2>&1; then
+		IPVS_DRAIN_VERSION="$IPVS_DRAIN_VERSION+g$(git -C "$top" rev-parse --short HEAD)"
+		git -C "$top" diff --quiet HEAD -- patches kmod Kbuild 2>/dev/null ||
+			IPVS_DRAIN_VERSION="$IPVS_DRAIN_VERSION-dirty"
+	fi
+	export IPVS_DRAIN_VERSION
+	root=$("$top/kmod/buildroot.sh" path "$rel" "$cc") ||
+		die "cannot make the $rel build root with $cc (see above)"
+	echo "kmod: $kver is built with $cc from $rel: building inside a $rel root ($root)" >&2
+	rm -rf "$scratch"
+	trap - EXIT
+	exec "$top/kmod/buildroot.sh" run "$rel" "$cc" "${binds[@]}" -- \
+		"$top/kmod/build.sh" "${args[@]}" "${again[@]}"
+fi
+# <<< build root
 command -v make >/dev/null && command -v patch >/dev/null ||
 	die "make and patch are needed to build: run make deps (or apt-get install build-essential patch)"
 
@@ -106,13 +170,8 @@ hdr_version=$(makefile_version "$kdir/Makefile")
 [ -n "$hdr_version" ] || die "cannot read the kernel version from $kdir/Makefile"
 series=${hdr_version%.*}
 
-if [ "$stock" = 1 ]; then
-	patchdir=
-else
-	patchdir=$top/patches/$series
-	[ -d "$patchdir" ] && compgen -G "$patchdir/*.patch" >/dev/null ||
-		die "no patch series for Linux $series (looked in patches/$series/); supported: $(cd "$top/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
-fi
+[ "$stock" = 1 ] || compgen -G "$hooks/[0-9]-*.patch" >/dev/null ||
+	die "no hook patches in $hooks (want files named N-VARIANT.patch)"
 
 flavour=
 [ "$stock" = 1 ] && flavour=-stock
@@ -168,16 +227,46 @@ else
 	mv "$scratch/$srcpkg/net/netfilter/ipvs" "$scratch/tree/net/netfilter/"
 fi
 
-# Apply the whole series to the scratch copy; a failure leaves the previous
-# build tree untouched.
-if [ -n "$patchdir" ]; then
-	for p in "$patchdir"/*.patch; do
-		if ! patch -d "$scratch/tree" -p1 --fuzz=0 --forward --batch --quiet \
-			--no-backup-if-mismatch -r - <"$p" >"$scratch/patch.log" 2>&1; then
-			cat "$scratch/patch.log" >&2
-			die "patches/$series/$(basename "$p") does not apply with --fuzz=0 to the Linux $hdr_version sources of $kver, so the variant does not support this kernel yet: nothing was built"
+# Our code and its hooks, into the scratch copy; a failure leaves the previous build tree
+# untouched.
+applied="no patches (stock)"
+if [ "$stock" = 0 ]; then
+	ipvs_dir=$scratch/tree/net/netfilter/ipvs
+	"$top/kmod/compat.sh" "$kdir" "$ipvs_dir" >"$scratch/compat.h" 2>"$scratch_log" || {
+		cat "$scratch_log" >&2
+		die "cannot probe the headers in $kdir and the IPVS sources of $kver, so nothing was built"
+	}
+	template_dport=$(awk '$2 == "IPVS_REUSE_TEMPLATE_DPORT" { print $3 }' "$scratch/compat.h")
+	applied=
+	slots=$(cd "$hooks" && ls -- [0-9]-*.patch | cut -d- -f1 | sort -un)
+	for slot in $slots; do
+		# The template hook exports ip_vs_conn.c's rehash sequence, which a kernel that
+		# invalidates templates by their dport alone does not have.
+		if [ "$slot" = 2 ] && [ "$template_dport" = 1 ]; then
+			continue
 		fi
+		chosen=
+		for p in "$hooks/$slot"-*.patch; do
+			patch -d "$scratch/tree" -p1 --fuzz=0 --forward --batch --quiet --dry-run \
+				<"$p" >/dev/null 2>&1 || continue
+			if [ -z "$chosen" ]; then
+				chosen=$p
+			else
+				echo "kmod: $(basename "$p") applies too; $(basename "$chosen") comes first in name order" >&2
+			fi
+		done
+		[ -n "$chosen" ] ||
+			die "no variant of hook $slot ($(cd "$hooks" && echo "$slot"-*.patch)) applies with --fuzz=0 to the Linux $hdr_version sources of $kver, so the variant does not support this kernel yet: nothing was built"
+		patch -d "$scratch/tree" -p1 --fuzz=0 --forward --batch --quiet \
+			--no-backup-if-mismatch -r - <"$chosen" >"$scratch/patch.log" 2>&1 || {
+			cat "$scratch/patch.log" >&2
+			die "$(basename "$chosen") applied in a dry run but not for real; nothing was built"
+		}
+		applied="$applied${applied:+, }$(basename "$chosen" .patch)"
 	done
+	cp "$top/kmod/ip_vs_reuse.c" "$top/kmod/ip_vs_reuse.h" "$ipvs_dir/"
+	cp "$scratch/compat.h" "$ipvs_dir/ip_vs_reuse_compat.h"
+	applied="hooks $applied; $(awk '/^#define IPVS_REUSE_/ { printf "%s%s=%s", sep, $2, $3; sep = " " }' "$scratch/compat.h")"
 fi
 
 version=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
@@ -199,8 +288,6 @@ else
 fi
 cp "$top/Kbuild" "$work/Kbuild"
 
-applied="patches/$series"
-[ -n "$patchdir" ] || applied="no patches"
 echo "kmod: building the IPVS module set for $kver (Linux $hdr_version, $applied)" >&2
 # vmlinux is not part of the headers, so kbuild says it skips BTF for each
 # module; that is expected noise.

@@ -211,9 +211,9 @@ find_state() {
 has_candidate() {
 	local -n _opts=$1
 	local pkg=$2 cand
-	# NAME=VERSION: that very version.
+	# NAME=VERSION: that very version (apt-cache exits 0 even when it does not know it).
 	if [[ $pkg == *=* ]]; then
-		apt-cache "${_opts[@]}" show "$pkg" >/dev/null 2>&1
+		[[ $(apt-cache "${_opts[@]}" show "$pkg" 2>/dev/null) == Package:* ]]
 		return
 	fi
 	cand=$(apt-cache "${_opts[@]}" policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
@@ -330,17 +330,47 @@ cmd_fetch() {
 	fi
 	need_cmd depmod kmod
 
-	local -a opts
-	local state pkg="linux-image-$abi"
+	local -a opts debs
+	local state pkg="linux-image-$abi" version dep
 	find_state opts state "$pkg" "$pkg-unsigned" ||
 		die "neither linux-image-$abi nor its -unsigned package is in apt"
 	has_candidate opts "$pkg" || pkg="$pkg-unsigned"
 
-	unpack_debs opts "$KERNEL_CACHE" "$pkg"
-	[[ -f $WORK/root/boot/vmlinuz-$abi ]] || die "$pkg has no /boot/vmlinuz-$abi"
+	# From 7.x on, linux-image-ABI is empty and depends on exactly matching
+	# linux-binary-ABI (/usr/lib/modules/ABI/vmlinuz), linux-modules-ABI (the .ko.xz) and
+	# linux-base-ABI (config, System.map, modules.builtin); older images hold it all.
+	version=$(pkg_version opts "$pkg")
+	debs=("$pkg")
+	while read -r dep; do
+		case $dep in
+		"$pkg") ;;
+		linux-*-"$abi" | linux-*-"$abi"-unsigned) debs+=("$dep=$version") ;;
+		esac
+	done < <(pkg_depends opts "$pkg")
+
+	unpack_debs opts "$KERNEL_CACHE" "${debs[@]}"
+	local root=$WORK/root moddir="lib/modules/$abi" f
+	# The rest of the harness, and depmod -b of this host's kmod, expect lib/modules/ABI
+	# and boot/vmlinuz-ABI, as older packages lay them out.
+	if [[ ! -d $root/$moddir && -d $root/usr/$moddir ]]; then
+		if [[ -e $root/lib || -L $root/lib ]]; then
+			mkdir -p "$root/lib/modules"
+			ln -s "../../usr/$moddir" "$root/$moddir"
+		else
+			ln -s usr/lib "$root/lib"
+		fi
+	fi
+	[[ -d $root/$moddir ]] || die "${debs[*]}: no /lib/modules/$abi nor /usr/lib/modules/$abi"
+	mkdir -p "$root/boot"
+	for f in vmlinuz config System.map; do
+		if [[ ! -e $root/boot/$f-$abi && -f $root/$moddir/$f ]]; then
+			ln -s "../$moddir/$f" "$root/boot/$f-$abi"
+		fi
+	done
+	[[ -f $root/boot/vmlinuz-$abi ]] || die "${debs[*]}: no /boot/vmlinuz-$abi nor /usr/lib/modules/$abi/vmlinuz"
 	# The package's postinst would run depmod; doing it here once keeps every boot from
 	# repeating a scan of thousands of modules over 9p.
-	depmod -b "$WORK/root" "$abi" || die "depmod for $abi failed"
+	depmod -b "$root" "$abi" || die "depmod for $abi failed"
 	(cd "$WORK" && ls -- *.deb) >"$WORK/root/.package"
 	publish "$dest"
 	echo "$dest"

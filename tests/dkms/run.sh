@@ -266,7 +266,7 @@ for series in $kernels; do
 		signed_by=$(modinfo -F signer "$ko" 2>/dev/null)
 		{ [ "$signed_by" = "DKMS module signing key" ]; }
 		verdict $? "$abi: DKMS signs the modules with its MOK key ($signed_by, ${ko##*/})" \
-			"$out"$'\n'"sign-file used: ${signer:-none}"$'\n'"in $built: $(files_in "$built" | xargs)"
+			"in $built: $(files_in "$built" | xargs)"$'\n'"sign-file used: ${signer:-none}"$'\n'"$out"
 	fi
 	if [ -z "$first_abi" ] && [ "$rc" = 0 ]; then
 		first_abi=$abi first_kdir=$kdir first_tarball=$tarball first_ref=$ref
@@ -309,7 +309,7 @@ else
 	ko=$(ko_of "$root/lib/modules/$abi/updates/dkms" ip_vs)
 	{ [ -n "$ko" ] && [ "$installed" = "$wrote" ]; }
 	verdict $? "$abi: dkms install puts the set in updates/dkms/ as dkms build wrote it (${ko##*/}, ...)" \
-		"$out"$'\n'"built:     $(xargs <<<"$wrote")"$'\n'"installed: $(xargs <<<"$installed")"
+		"built:     $(xargs <<<"$wrote")"$'\n'"installed: $(xargs <<<"$installed")"$'\n'"$out"
 	out=$("$REPO/kmod/install.sh" install --kver "$abi" --destdir "$root" --ko "$first_ref" --bin "$bin" 2>&1)
 	rc=$?
 	{ [ "$rc" = 1 ] && grep -q "refusing: DKMS has ipvs-drain/$version built or installed for $abi" <<<"$out"; }
@@ -371,7 +371,7 @@ else
 		wrote=$(files_in "$mod")
 		{ [ "$rc" = 0 ] && [ -n "$want" ] && [ "$wrote" = "$want" ]; }
 		verdict $? "$abi, modules.dep listing $suffix modules: dkms build writes the $(wc -w <<<"$first_names") modules as NAME$suffix ($((SECONDS - start)) s)" \
-			"$out"$'\n'"wanted: $(xargs <<<"$want")"$'\n'"wrote:  $(xargs <<<"$wrote")"
+			"wanted: $(xargs <<<"$want")"$'\n'"wrote:  $(xargs <<<"$wrote")"$'\n'"$out"
 		bad=
 		for f in "$mod"/*; do
 			[ ! -e "$f" ] || [ "$(format_of "$f")" = "$format" ] || bad+="${f##*/} is $(format_of "$f")"$'\n'
@@ -394,7 +394,7 @@ else
 		{ [ "$rc" = 0 ] && [ -n "$wrote" ] && [ "$installed" = "$want" ] &&
 			cmp -s "$mod/ip_vs$suffix" "$dest/ip_vs$suffix"; }
 		verdict $? "$abi, $suffix modules: dkms install puts the NAME$suffix files in updates/dkms/ (status $rc)" \
-			"$out"$'\n'"installed: $(xargs <<<"$installed")"
+			"wanted:    $(xargs <<<"$want")"$'\n'"installed: $(xargs <<<"$installed")"$'\n'"$out"
 	done
 fi
 

@@ -17,8 +17,9 @@ Runs kmod/build.sh on the host against real kernel packages that apt serves:
   - an ABI whose headers apt does not serve (6.1.0-48 has only its image);
   - a kernel tree (KSRC) and a linux-source tarball of another version than
     the headers';
-  - an ABI whose sources the 6.1 series was not made for (6.1.0-50, Linux
-    6.1.176), with its own linux-source and with a KSRC tree of it;
+  - an ABI whose call site no hook variant fits (6.1.0-50, Linux 6.1.176,
+    offered only the dest->cflags variant), with its own linux-source and
+    with a KSRC tree of it;
   - headers built with a compiler this machine lacks (5.10's gcc-10), when
     it does lack it;
   - the newest 6.1 without linux-source installed, which must build from the
@@ -76,7 +77,7 @@ partial_tree() {
 
 newest=$(kmod/kernel.sh resolve 6.1) || { echo "Bail out! cannot resolve the newest 6.1 ABI"; exit 1; }
 old=6.1.0-50-amd64
-echo "# newest 6.1: $newest; an ABI the 6.1 series was not made for: $old"
+echo "# newest 6.1: $newest; an ABI whose dest availability is in dest->flags: $old"
 
 refuses "headers apt does not serve: names them and KDIR=" \
 	"no kernel headers for 6\.1\.0-48-amd64: .*install the headers, or give KDIR=" \
@@ -102,14 +103,20 @@ refuses "a linux-source tarball of another version: names the one to give" \
 	".* is linux-source-6\.1 [^ ]+ but linux-headers-$newest is [^ ]+: give the linux-source-6\.1 [^ ]+ tarball" \
 	--kver "$newest" --kdir "$new_kdir" --tarball "$old_tarball"
 
-refuses "a series not made for these sources: says so, builds nothing" \
-	"patches/6\.1/[^ ]+ does not apply with --fuzz=0 to the Linux $old_version sources of $old, so the variant does not support this kernel yet" \
-	--kver "$old"
+# A kernel whose call site none of the hooks fits: 6.1.176 keeps a dest's availability in
+# dest->flags, and the hooks below are only the ones made for dest->cflags.
+mkdir -p "$scratch/hooks-cflags"
+for p in patches/hooks/*.patch; do
+	case $p in *dest-flags*) ;; *) cp "$p" "$scratch/hooks-cflags/" ;; esac
+done
+refuses "a kernel no hook variant fits: says so, builds nothing" \
+	"no variant of hook 3 \\(3-call\\.dest-cflags\\.patch\\) applies with --fuzz=0 to the Linux $old_version sources of $old, so the variant does not support this kernel yet" \
+	--kver "$old" --hooks "$scratch/hooks-cflags"
 
 old_kdir=$(kmod/kernel.sh headers "$old") || { echo "Bail out! cannot fetch the headers of $old"; exit 1; }
-refuses "a KSRC tree of a version the series was not made for" \
-	"patches/6\.1/[^ ]+ does not apply with --fuzz=0 to the Linux $old_version sources of $old" \
-	--kver "$old" --kdir "$old_kdir" --ksrc "$scratch/tree-old"
+refuses "a KSRC tree no hook variant fits" \
+	"no variant of hook 3 \\(3-call\\.dest-cflags\\.patch\\) applies with --fuzz=0 to the Linux $old_version sources of $old" \
+	--kver "$old" --kdir "$old_kdir" --ksrc "$scratch/tree-old" --hooks "$scratch/hooks-cflags"
 
 # 5.10's headers are configured for gcc-10, which Debian 12 does not have.
 abi510=$(kmod/kernel.sh resolve 5.10 2>/dev/null) && kdir510=$(kmod/kernel.sh headers "$abi510" 2>/dev/null)

@@ -86,7 +86,7 @@ static_busybox() {
 }
 
 # Prints module paths (relative to the image's modules dir) in load order, skipping those
-# built into the kernel.
+# built into the kernel (modprobe prints "builtin NAME" for them, from modules.builtin).
 boot_module_paths() {
 	local image=$1 abi=$2 mod line
 	local moddir="$image/lib/modules/$abi/"
@@ -136,6 +136,8 @@ build_initramfs() {
 	cp "$busybox" "$stage/bin/busybox"
 	install -m 0755 "$SELF_DIR/init" "$stage/init"
 	local rel name i=0
+	# Empty when every boot module is built in (7.x builds in virtio_pci and virtio_console).
+	: >"$stage/modules/order"
 	for rel in "${mods[@]}"; do
 		name=$(printf '%02d-%s' "$i" "$(basename "${rel%.ko*}").ko")
 		copy_module "$image/lib/modules/$abi/$rel" "$stage/modules/$name"
