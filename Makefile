@@ -4,7 +4,7 @@
 KVER ?= $(shell uname -r)
 KSRC ?=
 KDIR ?=
-KERNELS ?= 6.1 6.12+deb12 5.10
+KERNELS ?= 6.1 6.1:oldest 6.12+deb12 6.12+deb13 5.10 7
 BUILD_TYPE ?= RelWithDebInfo
 KNOB ?= 0
 PREFIX ?= /usr/local
@@ -12,7 +12,7 @@ DESTDIR ?=
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC)) $(if $(KDIR),--kdir $(KDIR))
 
-.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-fresh check-debug lab bench style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-fresh check-matrix check-debug lab bench style clean help
 .PHONY: install uninstall dkms-source
 
 all: userspace
@@ -29,6 +29,8 @@ help:
 	@echo "                          Debian roots made with mmdebstrap (not in CI)"
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
 	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
+	@echo "make check-matrix         build and boot every Debian ABI of 5.10, 6.1, 6.12 and 7.x,"
+	@echo "                          print built/refused/booted per ABI (not in CI)"
 	@echo "make check-debug          scenarios + stress on a KASAN/lockdep/kmemleak 6.1 kernel (not in CI)"
 	@echo "make bench [BENCH_ROUNDS=5] bench figures in a Debian 6.1 guest (not in CI)"
 	@echo "make style                checkpatch on the patch series"
@@ -83,6 +85,12 @@ check:
 FRESH_KERNELS ?= 6.1
 check-fresh:
 	tests/fresh/run.sh --kernels "$(FRESH_KERNELS)"
+
+# Every Debian ABI of the supported series: built and booted, or refused with the reason.
+MATRIX_SERIES ?= 5.10 6.1 6.12 7
+check-matrix:
+	tests/install-deps.sh
+	tests/matrix/run.sh --series "$(MATRIX_SERIES)"
 
 check-debug:
 	tests/debug/run.sh

@@ -47,6 +47,17 @@ die() {
 	exit 1
 }
 
+# VERSION, or IPVS_DRAIN_VERSION as given (DKMS, a build root), plus the commit when this
+# is a git checkout, and -dirty when the kernel side differs from it.
+module_version() {
+	local v=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
+	if git -C "$top" rev-parse --short HEAD >/dev/null 2>&1; then
+		v="$v+g$(git -C "$top" rev-parse --short HEAD)"
+		git -C "$top" diff --quiet HEAD -- patches kmod Kbuild 2>/dev/null || v="$v-dirty"
+	fi
+	echo "$v"
+}
+
 top=$(cd "$(dirname "$0")/.." && pwd)
 kver=$(uname -r)
 ksrc=
@@ -106,7 +117,7 @@ if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then
 		die "the headers for $kver are built with $cc, which no Debian release apt knows here serves: run make deps (or apt-get update), or give KDIR=<headers of an installed compiler>"
 	# shellcheck disable=SC1091
 	[ "$rel" != "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" ] ||
-		die "the headers for $kver are built with $cc, which is not installed: run make deps (or apt-get install $cc)"
+		die "the headers for $kver are built with $cc, which is not installed: apt-get install $cc (make deps does, for this release's default compiler)"
 	[ "$(id -u)" = 0 ] ||
 		die "building for $kver needs a $rel build root with $cc, which needs root: run it as root"
 	# The root sees the checkout, the cache and the --bind directories only, and has no apt
@@ -128,18 +139,20 @@ if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then
 		}
 		again+=(--tarball "$src")
 	fi
+	if [ -n "${hooks:-}" ]; then
+		again+=(--hooks "$(realpath -m "$hooks")")
+		[ ! -d "$hooks" ] || binds+=(--bind "$(realpath "$hooks")")
+	fi
 	if [ -n "$out" ]; then
-		mkdir -p "$out"
-		again+=(--out "$(realpath "$out")")
-		binds+=(--bind "$(dirname "$(realpath "$out")")")
+		# Nothing is made here: the root's build.sh makes --out in its nearest existing parent.
+		out=$(realpath -m "$out")
+		parent=$(dirname "$out")
+		while [ ! -d "$parent" ]; do parent=$(dirname "$parent"); done
+		again+=(--out "$out")
+		binds+=(--bind "$parent")
 	fi
-	# As the version block below computes it; the root's build.sh takes it as it is.
-	IPVS_DRAIN_VERSION=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
-	if git -C "$top" rev-parse --short HEAD >/dev/null 2>&1; then
-		IPVS_DRAIN_VERSION="$IPVS_DRAIN_VERSION+g$(git -C "$top" rev-parse --short HEAD)"
-		git -C "$top" diff --quiet HEAD -- patches kmod Kbuild 2>/dev/null ||
-			IPVS_DRAIN_VERSION="$IPVS_DRAIN_VERSION-dirty"
-	fi
+	# The root has no git: the version is stamped here, and taken there as it is.
+	IPVS_DRAIN_VERSION=$(module_version)
 	export IPVS_DRAIN_VERSION
 	root=$("$top/kmod/buildroot.sh" path "$rel" "$cc") ||
 		die "cannot make the $rel build root with $cc (see above)"
@@ -269,11 +282,12 @@ if [ "$stock" = 0 ]; then
 	applied="hooks $applied; $(awk '/^#define IPVS_REUSE_/ { printf "%s%s=%s", sep, $2, $3; sep = " " }' "$scratch/compat.h")"
 fi
 
-version=${IPVS_DRAIN_VERSION:-$(cat "$top/VERSION")}
-if git -C "$top" rev-parse --short HEAD >/dev/null 2>&1; then
-	version="$version+g$(git -C "$top" rev-parse --short HEAD)"
-	git -C "$top" diff --quiet HEAD -- patches kmod Kbuild 2>/dev/null || version="$version-dirty"
-fi
+version=$(module_version)
+
+# One build at a time per work tree: two builds for the same ABI would share it.
+mkdir -p "$(dirname "$work")"
+exec 9>"$work.lock"
+flock 9
 
 # Keep the previous tree's objects when the sources did not change, so a
 # rebuild is incremental.

@@ -13,13 +13,13 @@ readonly CACHE_DIR
 readonly ROOTS="$CACHE_DIR/roots"
 # Marks a root as complete and says what it holds; written last, before the rename.
 readonly STAMP=.ipvs-drain-root
-# What building an out-of-tree module set needs besides the compiler: kbuild calls plain
-# gcc as HOSTCC (5.10 tests with it whether libelf links, and without libelf-dev it
-# silently skips objtool, so modules lose their ORC unwind tables); linux-kbuild depends on
-# pahole; build.sh unpacks .tar.xz and patches. No git: build.sh computes the module
-# version on the host and passes it in IPVS_DRAIN_VERSION, which a git in the root would
-# append to a second time.
-readonly BASE_PKGS=(make gcc libc6-dev libelf-dev patch xz-utils bc kmod dwarves ca-certificates)
+# What the module build needs besides gcc-N, as tried on 5.10 and 6.12 roots: make and
+# libc6-dev; libelf.so.1 for the kbuild's prebuilt objtool (libelf-dev is its name in every
+# release); pahole, with which 6.12 headers (they ship a BTF-only vmlinux) make the modules'
+# BTF; patch and xz-utils for build.sh. kmod (modinfo), bc and ca-certificates are small
+# and expected in a build root. No git: build.sh computes the module version on the host
+# and passes it in IPVS_DRAIN_VERSION, which a git in the root would append to again.
+readonly BASE_PKGS=(make libc6-dev libelf-dev dwarves patch xz-utils kmod bc ca-certificates)
 readonly ROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 usage() {
@@ -42,8 +42,8 @@ or kbuild here. This script makes and enters those roots.
   path STATE gcc-N
         make sure a root of STATE's release with gcc-N and the module build
         tools exists in <cache>/roots/STATE/ and print its path. The first
-        call makes it with mmdebstrap (minbase; a few minutes, a few hundred
-        MB), whole or not at all; later calls reuse it, and remake it only
+        call makes it with mmdebstrap (minbase; about a minute, 250-450 MB),
+        whole or not at all; later calls reuse it, and remake it only
         to add a compiler it lacks. Its apt sources are the very text of the
         private apt state (<cache>/apt/STATE/sources.list.d/debian.sources),
         whose mirror kmod/kernel.sh takes from this machine's apt
@@ -180,6 +180,20 @@ root_has() {
 	done
 }
 
+# Fills the array named $1 with mmdebstrap --aptopt options repeating the settings of this
+# machine's apt that decide how it reaches its mirror, as the private apt states inherit
+# them: an archive snapshot whose Release has expired, a proxy.
+host_aptopts() {
+	local -n _ha=$1
+	local key line
+	_ha=()
+	for key in Acquire::Check-Valid-Until Acquire::http::Proxy Acquire::https::Proxy; do
+		line=$(apt-config shell v "$key")
+		[[ $line =~ ^v=\'(.*)\'$ ]] || continue
+		_ha+=("--aptopt=$key \"${BASH_REMATCH[1]}\";")
+	done
+}
+
 # Makes the root of STATE with the packages $2... into a temporary directory and puts it at
 # its place with one rename. Run with the exclusive lock held.
 make_root() {
@@ -207,18 +221,23 @@ make_root() {
 	# One copy of the text, for mmdebstrap and for the root, even if kernel.sh rewrites it.
 	cp "$sources" "$tmp/src/debian.sources"
 
-	echo "buildroot: making the $state build root ($suite, with $*) with mmdebstrap; this takes a few minutes" >&2
+	local -a aptopts
+	local include
+	host_aptopts aptopts
+	include=$(
+		IFS=,
+		echo "$*"
+	)
+	echo "buildroot: making the $state build root ($suite, with $*) with mmdebstrap; this takes a minute or two" >&2
 	t0=$SECONDS
 	# In a mount namespace of its own, so that nothing mmdebstrap mounts can outlive it.
 	unshare --mount --propagation private -- mmdebstrap --mode=root --variant=minbase \
-		--include="$(
-			IFS=,
-			echo "$*"
-		)" \
+		--include="$include" \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+		"${aptopts[@]}" \
 		"$suite" "$tmp/root" "$tmp/src/debian.sources" >&2 ||
-		die "mmdebstrap could not make the $state root (see above): check the network and the apt state in $CACHE_DIR/apt/$state"
+		die "mmdebstrap did not make the $state root, and nothing of it was kept: its messages above say why (network, mirror, or an interruption)"
 	local r=$tmp/root
 	rm -f "$r/etc/apt/sources.list" "$r"/etc/apt/sources.list.d/*
 	cp "$tmp/src/debian.sources" "$r/etc/apt/sources.list.d/debian.sources"
@@ -282,13 +301,20 @@ cmd_path() {
 }
 
 cmd_run() {
-	local state=$1 cc=$2
+	local state=$1 cc=$2 b
 	shift 2
 	local -a binds=()
 	while (($#)) && [[ $1 == --bind ]]; do
 		(($# >= 2)) || die "--bind needs a directory"
 		[[ -d $2 ]] || die "--bind $2: no such directory"
-		binds+=("$(realpath "$2")")
+		b=$(realpath "$2")
+		# These would hide the root's own system or the mounts run makes.
+		case $b in
+		/ | /bin | /boot | /dev | /etc | /lib | /lib32 | /lib64 | /proc | /root | /sbin | /sys | /usr | /usr/* | /var | /var/lib | /var/lib/*)
+			case $b in /usr/src/?* | /usr/local/?*) ;; *) die "--bind $b would hide the root's own $b: give a directory of your own (under /home, /srv, /tmp, ...)" ;; esac
+			;;
+		esac
+		binds+=("$b")
 		shift 2
 	done
 	[[ ${1:-} == -- ]] || die "usage: kmod/buildroot.sh run STATE gcc-N [--bind DIR]... -- CMD [ARG...] (see --help)"

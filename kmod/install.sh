@@ -26,9 +26,10 @@ uninstall deletes the files in the manifest, then the manifest, and runs
 depmod for every kernel it touched; `modprobe ip_vs` loads stock IPVS again.
 
 dkms-source (make dkms-source) copies what DKMS builds from (dkms.conf,
-Kbuild, VERSION, kmod/, patches/) to /usr/src/ipvs-drain-VERSION/, where
-`dkms add/build/install ipvs-drain/VERSION` find it; the copy records the
-checkout's version, commit included, for modinfo.
+Kbuild, VERSION, kmod/'s build scripts and ip_vs_reuse.[ch], patches/hooks/)
+to /usr/src/ipvs-drain-VERSION/, where `dkms add/build/install
+ipvs-drain/VERSION` find it; the copy records the checkout's version, commit
+included, for modinfo.
 
   --kver ABI     kernel to install for (default: the running one)
   --knob N       conn_reuse_quiescent from the moment ip_vs loads, 0..3
@@ -340,12 +341,26 @@ do_dkms-source() {
 		die "dkms.conf says PACKAGE_VERSION=$conf_version but VERSION says $version: make them agree"
 	dest=$destdir/usr/src/ipvs-drain-$version
 	rm -rf "$dest.tmp"
-	mkdir -p "$dest.tmp/kmod"
+	mkdir -p "$dest.tmp/kmod" "$dest.tmp/patches"
 	cp "$top/dkms.conf" "$top/Kbuild" "$top/VERSION" "$dest.tmp/"
-	for f in build.sh dkms.sh; do
-		install -m 0755 "$top/kmod/$f" "$dest.tmp/kmod/$f"
+	# What kmod/build.sh runs: the probes, the apt look-ups and, for a kernel
+	# built with another release's compiler, the build root (when there is one).
+	for f in build.sh dkms.sh compat.sh kernel.sh buildroot.sh; do
+		if [ -f "$top/kmod/$f" ]; then
+			install -m 0755 "$top/kmod/$f" "$dest.tmp/kmod/$f"
+		elif [ "$f" != buildroot.sh ]; then
+			die "kmod/$f is missing from the checkout, and DKMS builds with it"
+		fi
 	done
-	cp -r "$top/patches" "$dest.tmp/"
+	# Our code, which build.sh adds to the kernel's IPVS sources.
+	for f in ip_vs_reuse.c ip_vs_reuse.h; do
+		install -m 0644 "$top/kmod/$f" "$dest.tmp/kmod/$f" ||
+			die "cannot copy kmod/$f, which DKMS builds from"
+	done
+	# The hooks into the kernel's own files, one slot per number.
+	compgen -G "$top/patches/hooks/[0-9]-*.patch" >/dev/null ||
+		die "patches/hooks/ holds no hook patch (N-VARIANT.patch), and DKMS builds with them"
+	cp -r "$top/patches/hooks" "$dest.tmp/patches/"
 	checkout_version >"$dest.tmp/kmod/source-version"
 	rm -rf "$dest"
 	mv "$dest.tmp" "$dest"

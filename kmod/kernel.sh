@@ -16,7 +16,7 @@ readonly ARCHIVE_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 usage() {
 	cat <<'EOF'
-Usage: kmod/kernel.sh COMMAND [--install-tools] ARG
+Usage: kmod/kernel.sh COMMAND ARG...
 
 Commands:
   list SERIES      print "ABI STATE" for every amd64 ABI of SERIES (5.10, 6.1, 6.12, or 7
@@ -31,15 +31,15 @@ Commands:
   fetch ABI        download linux-image-ABI (or its -unsigned twin) and unpack it into
                    .cache/kernels/ABI/ (idempotent); print that directory
   headers ABI      unpack linux-headers-ABI (with its common and kbuild packages) into
-                   .cache/headers/ABI/; print the build dir. With --install-tools, also
-                   install the compiler packages the headers depend on (the test bed
-                   does; a node build never does)
+                   .cache/headers/ABI/; print the build dir
   tools ABI        print the build-tool packages linux-headers-ABI depends on that are
                    not installed, one per line (nothing when all are there)
   source ABI [VERSION]
                    unpack the linux-source tarball of Debian version VERSION (default:
                    the version of ABI's headers in apt) into .cache/source/; print the
                    tarball's path
+  buildable ABI    exit 0 when apt serves the headers of ABI and the linux-source of their
+                   exact version; otherwise say which is missing
   states           print the apt states searched, the host's release first
   apt-opts STATE   print, one per line, the apt options that select the private apt state
                    STATE (prepared on first use); nothing for the host's own release
@@ -433,39 +433,30 @@ cmd_tools() {
 
 # The headers are unpacked into the cache rather than installed: from 6.12 on,
 # linux-headers-ABI depends on linux-image-ABI, and a kernel image must never be
-# installed on the build host. Their build tools are installed only on request.
+# installed on the build host. Their build tools are never installed here: kmod/build.sh
+# uses the host's compiler, or a build root of the compiler's own release.
 cmd_headers() {
-	local abi=$1 install_tools=$2 series
+	local abi=$1
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
-	series=$(abi_series "$abi")
 	local pkg="linux-headers-$abi"
 	local dest="$CACHE_DIR/headers/$abi"
 	local kdir="$dest/usr/src/$pkg"
-	local -a opts debs tools
-	if [[ -e $dest/.complete && $install_tools == 0 ]]; then
-		echo "$kdir"
-		return 0
-	fi
-	local state version
-	find_state opts state "$pkg" || die "$pkg is not in apt"
-	version=$(pkg_version opts "$pkg")
-	headers_depends opts "$pkg" debs tools
-	# The compiler packages come from the kernel's own release.
-	if [[ $install_tools == 1 ]] && ((${#tools[@]})); then
-		DEBIAN_FRONTEND=noninteractive apt-get "${opts[@]}" install -y -q \
-			--no-install-recommends "${tools[@]}" dwarves >&2 ||
-			die "cannot install the build tools of $pkg: ${tools[*]}"
-	fi
 	if [[ -e $dest/.complete ]]; then
 		echo "$kdir"
 		return 0
 	fi
+	local -a opts debs tools
+	local state version
+	find_state opts state "$pkg" || die "$pkg is not in apt"
+	version=$(pkg_version opts "$pkg")
+	headers_depends opts "$pkg" debs tools
 
 	unpack_debs opts "$CACHE_DIR/headers" "${debs[@]}"
 	local mk="$WORK/root/usr/src/$pkg/Makefile"
 	[[ -f $mk ]] || die "$pkg has no /usr/src/$pkg/Makefile"
-	# The arch Makefile includes the common one by absolute path.
-	sed -i -E "s#^include /usr/src/#include $dest/usr/src/#" "$mk"
+	# The arch Makefile names the common one, and from 7.x its own directory as the
+	# build output, by absolute paths under /usr/src.
+	sed -i -E "s#^include /usr/src/#include $dest/usr/src/#; s#^KBUILD_OUTPUT=/usr/src/#KBUILD_OUTPUT=$dest/usr/src/#" "$mk"
 	echo "$version" >"$WORK/root/usr/src/$pkg/.debian-version"
 	publish "$dest"
 	echo "$kdir"
@@ -498,13 +489,8 @@ cmd_source() {
 }
 
 main() {
-	local cmd=${1:-} install_tools=0
+	local cmd=${1:-}
 	[[ $# -gt 0 ]] && shift
-	if [[ ${1:-} == --install-tools ]]; then
-		[[ $cmd == headers ]] || die "--install-tools goes with the headers command only"
-		install_tools=1
-		shift
-	fi
 	case $cmd in
 	-h | --help | help)
 		usage
@@ -520,6 +506,11 @@ main() {
 		(($# == 0)) || die "usage: kernel.sh states"
 		all_states
 		;;
+	buildable)
+		(($# == 1)) || die "usage: kernel.sh buildable ABI"
+		valid_abi "$1" || die "bad ABI '$1' (want e.g. 6.1.0-56-amd64)"
+		buildable "$1"
+		;;
 	list | resolve | fetch | tools)
 		(($# == 1)) || die "usage: kernel.sh $cmd ARG (see --help)"
 		"cmd_$cmd" "$1"
@@ -529,8 +520,8 @@ main() {
 		cmd_source "$@"
 		;;
 	headers)
-		(($# == 1)) || die "usage: kernel.sh headers [--install-tools] ABI (see --help)"
-		cmd_headers "$1" "$install_tools"
+		(($# == 1)) || die "usage: kernel.sh headers ABI (see --help)"
+		cmd_headers "$1"
 		;;
 	"") die "missing command (see --help)" ;;
 	*) die "unknown command '$cmd' (see --help)" ;;

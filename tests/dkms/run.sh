@@ -1,32 +1,49 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # CI test of dkms.conf: DKMS builds the same module set as make kmod for each
-# kernel series, refuses other series, names a missing linux-source, and
-# refuses to compete with make install. Host only, private DKMS trees.
+# kernel given, refuses a kernel that is not buildable (linux-source of the
+# headers' exact version not installed) or that no hook variant fits with a
+# sentence, and refuses to compete with make install. Host only, private DKMS
+# trees.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 readonly HERE REPO
-# Where kmod/kernel.sh unpacks the headers and linux-source.
-readonly CACHE="${IPVS_DRAIN_CACHE:-$REPO/.cache}"
+# Where kmod/kernel.sh unpacks the headers and linux-source; exported for the
+# copies of kernel.sh and buildroot.sh in the DKMS trees, whose own default
+# would be a cache in the DKMS build directory.
+IPVS_DRAIN_CACHE="${IPVS_DRAIN_CACHE:-$REPO/.cache}"
+export IPVS_DRAIN_CACHE
+readonly CACHE=$IPVS_DRAIN_CACHE
 
 usage() {
 	cat <<'EOF'
-usage: tests/dkms/run.sh [--kernels "6.1 6.12 5.10"] [--rebuild]
+usage: tests/dkms/run.sh [--kernels "6.1 6.12+deb12 5.10"] [--rebuild]
 
-For each series: resolve the newest Debian ABI, unpack its headers and its
+For each kernel selector (kmod/kernel.sh resolve: 6.1, 6.12+deb12, 6.1:oldest,
+an ABI...): resolve a buildable Debian ABI, unpack its headers and its
 linux-source tarball into the cache (.cache/, or $IPVS_DRAIN_CACHE; with
 kmod/kernel.sh, nothing kernel-related is installed), run `dkms build` on the
 tree `make dkms-source` produces, and compare the result with make kmod's set
 for that ABI: the same module names, and the same variant, version, vermagic
-and srcversion for every module.
-Then, on the first series:
+and srcversion for every module. ip_vs_twos is in the set exactly when the
+headers' include/config/auto.conf has CONFIG_IP_VS_TWOS=m, and where it is,
+dkms uninstall without the headers (apt removes a 6.12 image after them)
+still removes it.
+Then, on the first kernel built:
   - dkms install into a private install tree, after which make install
     (DESTDIR) refuses;
   - make install first, after which dkms build and dkms install refuse;
-  - a missing /usr/src/linux-source-SERIES.tar.xz fails with a sentence
-    naming the package;
+  - DKMS builds only what is buildable: the installed linux-source-SERIES
+    must be the headers' exact Debian version. Without it (the host's
+    /usr/src and dpkg, where it is not installed), with a tarball of another
+    version, and with no tarball, dkms build fails with one sentence naming
+    linux-source-SERIES and the version to install, shown by PRE_BUILD and
+    before anything is compiled;
+  - a kernel to which no variant of a hook applies (a source tree whose
+    slot-3 hooks fit no kernel stands in for it) fails before compiling, and
+    make.log ends with kmod/build.sh's sentence;
   - the file names DKMS writes: DKMS 3.0.10 compresses the modules as the
     kernel's own, which it reads from /lib/modules/ABI/modules.dep on the
     host, whatever --installtree says (on a node running a 6.12 image they
@@ -34,7 +51,8 @@ Then, on the first series:
     with one listing .ko.xz modules, shown to DKMS in a private mount
     namespace, dkms build and dkms install must write NAME.ko, resp. an xz
     NAME.ko.xz, that modinfo reads (skipped when no namespace can be made);
-and for a fake 6.6 ABI, BUILD_EXCLUSIVE_KERNEL refuses with our sentence.
+and a fake 6.6 ABI (headers of Debian version 6.6.99-1, no linux-source)
+is refused with the same sentence, not by DKMS's BUILD_EXCLUSIVE (status 77).
 The other tests accept whichever suffix DKMS writes on this host.
 
 DKMS runs with --dkmstree, --sourcetree, --installtree and a MOK key pair in
@@ -43,7 +61,7 @@ are never written (the last test checks that; the private modules.dep lives
 in an overlay that only the namespace sees). Installs dkms with apt if it
 is missing.
 
-  --kernels LIST  series to build for (default "6.1 6.12 5.10")
+  --kernels LIST  kernel selectors to build for (default "6.1 6.12+deb12 5.10")
   --rebuild       build make kmod's reference set even when build/ABI/ is
                   current (it is reused when its version is the checkout's)
 
@@ -52,7 +70,7 @@ Prints "ok N - x" / "not ok N - x" / "ok N - x # SKIP why", then
 EOF
 }
 
-kernels="6.1 6.12 5.10"
+kernels="6.1 6.12+deb12 5.10"
 rebuild=0
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -115,15 +133,19 @@ mv_arg=ipvs-drain/$version
 conf_version=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$REPO/dkms.conf")
 { [ "$conf_version" = "$version" ]; }
 verdict $? "dkms.conf PACKAGE_VERSION ($conf_version) is VERSION ($version)" ""
-conf_series=$(sed -n 's/^BUILD_EXCLUSIVE_KERNEL="^(\(.*\))\[.+-\]"$/\1/p' "$REPO/dkms.conf" |
-	tr '|' '\n' | sed 's/[\\]//g' | sort -V | xargs)
-patch_series=$(find "$REPO/patches" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | sort -V | xargs)
-{ [ -n "$conf_series" ] && [ "$conf_series" = "$patch_series" ]; }
-verdict $? "BUILD_EXCLUSIVE_KERNEL series ($conf_series) are patches/ ($patch_series)" ""
 
 out=$("$REPO/kmod/install.sh" dkms-source --destdir "$root" 2>&1)
-{ [ -f "$root/usr/src/ipvs-drain-$version/dkms.conf" ]; }
-verdict $? "make dkms-source puts the tree in usr/src/ipvs-drain-$version" "$out"
+src=$root/usr/src/ipvs-drain-$version
+# What kmod/build.sh builds from, and runs.
+missing=
+for f in dkms.conf Kbuild VERSION kmod/build.sh kmod/dkms.sh kmod/compat.sh kmod/kernel.sh \
+	kmod/ip_vs_reuse.c kmod/ip_vs_reuse.h kmod/source-version \
+	$(cd "$REPO" && ls kmod/buildroot.sh patches/hooks/[0-9]-*.patch 2>/dev/null); do
+	[ -f "$src/$f" ] || missing+=" $f"
+done
+{ [ -f "$src/dkms.conf" ] && [ -z "$missing" ]; }
+verdict $? "make dkms-source puts the tree, with build.sh's scripts, ip_vs_reuse.[ch] and patches/hooks/, in usr/src/ipvs-drain-$version" \
+	"missing:$missing"$'\n'"$out"
 source_version=$(cat "$root/usr/src/ipvs-drain-$version/kmod/source-version" 2>/dev/null)
 out=$(dkms add "$mv_arg" "${trees[@]}" 2>&1)
 { [ -L "$root/var/lib/dkms/ipvs-drain/$version/source" ]; }
@@ -224,14 +246,14 @@ reference_set() {
 }
 
 first_abi='' first_kdir='' first_tarball='' first_ref='' first_built='' first_signer='' first_names=
-for series in $kernels; do
-	if ! abi=$("$REPO/kmod/kernel.sh" resolve "$series") ||
+for sel in $kernels; do
+	if ! abi=$("$REPO/kmod/kernel.sh" resolve "$sel") ||
 		! kdir=$("$REPO/kmod/kernel.sh" headers "$abi") ||
 		! tarball=$("$REPO/kmod/kernel.sh" source "$abi"); then
-		tap_not_ok "$series: resolve the ABI, unpack headers and linux-source"
+		tap_not_ok "$sel: resolve a buildable ABI, unpack headers and linux-source"
 		continue
 	fi
-	echo "# $series: $abi"
+	echo "# $sel: $abi"
 	if ! ref=$(reference_set "$abi" "$kdir" "$tarball"); then
 		tap_not_ok "$abi: make kmod's reference set builds"
 		continue
@@ -253,6 +275,14 @@ for series in $kernels; do
 	{ [ -n "$names_make" ] && [ "$names_dkms" = "$names_make" ]; }
 	verdict $? "$abi: the same $(wc -w <<<"$names_make") modules as make kmod" \
 		"dkms:      $names_dkms"$'\n'"make kmod: $names_make"
+	# dkms.conf lists ip_vs_twos where the headers' config builds it.
+	twos=no
+	grep -q '^CONFIG_IP_VS_TWOS=m$' "$kdir/include/config/auto.conf" 2>/dev/null && twos=yes
+	has=no
+	[[ " $names_dkms " == *" ip_vs_twos "* ]] && has=yes
+	{ [ "$rc" = 0 ] && [ -f "$kdir/include/config/auto.conf" ] && [ "$has" = "$twos" ]; }
+	verdict $? "$abi: ip_vs_twos in the DKMS set ($has) as CONFIG_IP_VS_TWOS=m in the headers' auto.conf ($twos)" \
+		"dkms: $names_dkms"$'\n'"$(ls -l "$kdir/include/config/auto.conf" 2>&1)"
 	differ=$(diff <(describe "$ref") <(describe "$built"))
 	{ [ -z "$differ" ] && [ -n "$names_dkms" ]; }
 	verdict $? "$abi: the same variant, version ($source_version), vermagic and srcversion per module" \
@@ -268,37 +298,142 @@ for series in $kernels; do
 		verdict $? "$abi: DKMS signs the modules with its MOK key ($signed_by, ${ko##*/})" \
 			"in $built: $(files_in "$built" | xargs)"$'\n'"sign-file used: ${signer:-none}"$'\n'"$out"
 	fi
+	if [ "$rc" = 0 ] && [ "$twos" = yes ]; then
+		# Once the headers are gone, the list comes from what DKMS built.
+		tw=$tmp/twos-$abi
+		mkdir -p "$tw/lib/modules/$abi"
+		twtrees=(--dkmstree "$root/var/lib/dkms" --sourcetree "$root/usr/src" --installtree "$tw/lib/modules")
+		out=$(dkms install "$mv_arg" -k "$abi" --kernelsourcedir "$kdir" --no-depmod "${twtrees[@]}" 2>&1)
+		rc_i=$?
+		had=$(files_in "$tw/lib/modules/$abi/updates/dkms" | xargs)
+		out+=$'\n'$(dkms uninstall "$mv_arg" -k "$abi" --kernelsourcedir "$tw/no-headers" --no-depmod "${twtrees[@]}" 2>&1)
+		left=$(files_in "$tw/lib/modules/$abi/updates/dkms" | xargs)
+		{ [ "$rc_i" = 0 ] && [[ " $had " == *" ip_vs_twos.ko"* ]] && [ -z "$left" ]; }
+		verdict $? "$abi: dkms uninstall without the headers removes ip_vs_twos with the rest" \
+			"installed: $had"$'\n'"left:      $left"$'\n'"$out"
+	fi
 	if [ -z "$first_abi" ] && [ "$rc" = 0 ]; then
 		first_abi=$abi first_kdir=$kdir first_tarball=$tarball first_ref=$ref
 		first_built=$built first_signer=$signer first_names=$names_make
 	fi
 done
 
-# BUILD_EXCLUSIVE_KERNEL: a series without patches is refused before anything builds.
+# refused CASE ABI KDIR SENTENCE [VAR=VALUE...]: in a DKMS tree of its own
+# (named after CASE), dkms build for ABI with the headers in KDIR and the
+# environment VAR=VALUE fails, not with DKMS's status 77; PRE_BUILD prints
+# SENTENCE (kmod/dkms.sh's), and make.log holds it with nothing compiled.
+# Otherwise prints what went wrong, and fails.
+refused() {
+	local d=$tmp/refused-$1 abi=$2 kdir=$3 sentence=$4 out rc log
+	shift 4
+	mkdir -p "$d/dkms"
+	dkms add "$mv_arg" --dkmstree "$d/dkms" --sourcetree "$root/usr/src" >/dev/null 2>&1
+	out=$(env "$@" dkms build "$mv_arg" -k "$abi" --kernelsourcedir "$kdir" \
+		--dkmstree "$d/dkms" --sourcetree "$root/usr/src" --installtree "$d/lib/modules" 2>&1)
+	rc=$?
+	log=$(cat "$d/dkms/ipvs-drain/$version/build/make.log" 2>/dev/null)
+	if [ "$rc" = 0 ] || [ "$rc" = 77 ]; then
+		echo "dkms build exited with status $rc"
+	elif ! grep -qF -- "$sentence" <<<"$(sed -n '/Running the pre_build script/,/Building module/p' <<<"$out")"; then
+		echo "PRE_BUILD did not say: $sentence"
+	elif ! grep -qF -- "$sentence" <<<"$log"; then
+		echo "make.log does not say: $sentence"
+	elif grep -q '^kmod: \(extracting\|building\)' <<<"$log"; then
+		echo "kmod/build.sh went on to build"
+	else
+		return 0
+	fi
+	echo "$out"
+	echo "--- make.log:"
+	echo "$log"
+	return 1
+}
+
+# A kernel of a series nobody tested: no BUILD_EXCLUSIVE_KERNEL stops it
+# (status 77), the buildable rule does, naming the package. Its headers are a
+# stand-in with the Debian version kmod/kernel.sh would have recorded; no
+# linux-source-6.6 is installed here.
 fake=6.6.0-99-amd64
-out=$(dkms build "$mv_arg" -k "$fake" --kernelsourcedir "${first_kdir:-/nonexistent}" "${trees[@]}" 2>&1)
-rc=$?
-{ [ "$rc" = 77 ] && grep -q "no patch series for kernel $fake (supported series: 5.10, 6.1, 6.12)" <<<"$out"; }
-verdict $? "fake $fake: refused by BUILD_EXCLUSIVE_KERNEL (status $rc) naming the supported series" "$out"
+mkdir -p "$tmp/fake-headers/include"
+echo 6.6.99-1 >"$tmp/fake-headers/.debian-version"
+if [ -n "$(dpkg-query -W -f '${Version}' linux-source-6.6 2>/dev/null)" ]; then
+	tap_skip "fake $fake: refused before compiling, naming linux-source-6.6 version 6.6.99-1" \
+		"linux-source-6.6 is installed here"
+else
+	why=$(refused fake "$fake" "$tmp/fake-headers" \
+		"refusing to build for $fake: install linux-source-6.6 version 6.6.99-1, the exact sources of its headers (linux-source-6.6 is not installed;")
+	verdict $? "fake $fake: refused before compiling, naming linux-source-6.6 version 6.6.99-1 (not DKMS's status 77)" "$why"
+fi
 
 if [ -z "$first_abi" ]; then
-	tap_skip "DKMS against make install, and the missing linux-source" "no series built"
+	tap_skip "DKMS against make install, and the kernels that are not buildable" "no kernel built"
 else
 	abi=$first_abi
 	[[ $abi =~ ^([0-9]+\.[0-9]+) ]] && series=${BASH_REMATCH[1]}
+	hdr_deb=$(cat "$first_kdir/.debian-version")
+	want="refusing to build for $abi: install linux-source-$series version $hdr_deb, the exact sources of its headers"
 	bin=$REPO/build/bin/ipvs-drain
 	[ -x "$bin" ] || bin=/bin/true
 
-	# A missing linux-source: a fresh DKMS tree, and a source dir without the tarball.
-	miss=$tmp/miss
-	mkdir -p "$miss/dkms" "$miss/src"
-	dkms add "$mv_arg" --dkmstree "$miss/dkms" --sourcetree "$root/usr/src" >/dev/null 2>&1
-	out=$(IPVS_DRAIN_LINUX_SOURCE_DIR=$miss/src dkms build "$mv_arg" -k "$abi" \
-		--kernelsourcedir "$first_kdir" --dkmstree "$miss/dkms" --sourcetree "$root/usr/src" \
-		--installtree "$root/lib/modules" 2>&1)
+	# As on a node: /usr/src and dpkg's linux-source-SERIES, unless this host
+	# happens to have the very version installed.
+	host_src=$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' "linux-source-$series" 2>/dev/null |
+		awk '$1 ~ /^.[iUFWt]/ { print $2 }')
+	if [ "$host_src" = "$hdr_deb" ]; then
+		tap_skip "$abi with this host's linux-source: refused before compiling" \
+			"linux-source-$series $hdr_deb is installed here"
+	else
+		why=$(refused host "$abi" "$first_kdir" \
+			"$want (linux-source-$series ${host_src:+$host_src is installed}${host_src:-is not installed};")
+		verdict $? "$abi with this host's linux-source-$series (${host_src:-none}): refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
+	fi
+
+	# A tarball of another Debian version than the headers'.
+	mkdir -p "$tmp/other-src"
+	ln -s "$first_tarball" "$tmp/other-src/linux-source-$series.tar.xz"
+	echo "$hdr_deb~other" >"$tmp/other-src/linux-source-$series.tar.xz.debian-version"
+	why=$(refused other "$abi" "$first_kdir" \
+		"$want ($tmp/other-src/linux-source-$series.tar.xz is version $hdr_deb~other;" \
+		IPVS_DRAIN_LINUX_SOURCE_DIR="$tmp/other-src")
+	verdict $? "$abi with linux-source-$series $hdr_deb~other: refused before compiling, naming version $hdr_deb" "$why"
+
+	# No tarball at all.
+	mkdir -p "$tmp/no-src"
+	why=$(refused missing "$abi" "$first_kdir" \
+		"$want ($tmp/no-src/linux-source-$series.tar.xz is missing;" \
+		IPVS_DRAIN_LINUX_SOURCE_DIR="$tmp/no-src")
+	verdict $? "$abi without linux-source-$series: refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
+
+	# No variant of a hook applies: a source tree whose slot-3 variants fit no
+	# kernel. build.sh refuses before compiling, and its sentence is the last
+	# line of make.log, which DKMS names.
+	src_tree=$tmp/nohook/usr/src
+	mkdir -p "$src_tree"
+	cp -a "$root/usr/src/ipvs-drain-$version" "$src_tree/"
+	rm -f "$src_tree/ipvs-drain-$version"/patches/hooks/3-*.patch
+	cat >"$src_tree/ipvs-drain-$version/patches/hooks/3-call.nowhere.patch" <<'EOF'
+--- a/net/netfilter/ipvs/ip_vs_core.c
++++ b/net/netfilter/ipvs/ip_vs_core.c
+@@ -1,3 +1,4 @@
+ /* a line that is in no kernel's ip_vs_core.c */
++/* ipvs-drain: a hook that applies nowhere */
+ /* nor is this one */
+ /* nor this */
+EOF
+	d=$tmp/nohook
+	mkdir -p "$d/dkms"
+	dkms add "$mv_arg" --dkmstree "$d/dkms" --sourcetree "$src_tree" >/dev/null 2>&1
+	out=$(IPVS_DRAIN_LINUX_SOURCE_DIR=$(dirname "$first_tarball") dkms build "$mv_arg" -k "$abi" \
+		--kernelsourcedir "$first_kdir" --dkmstree "$d/dkms" --sourcetree "$src_tree" \
+		--installtree "$d/lib/modules" 2>&1)
 	rc=$?
-	{ [ "$rc" != 0 ] && grep -q "install the package linux-source-$series (DKMS runs inside apt" <<<"$out"; }
-	verdict $? "$abi without linux-source: dkms build fails, naming the package linux-source-$series" "$out"
+	log=$(cat "$d/dkms/ipvs-drain/$version/build/make.log" 2>/dev/null)
+	last=$(tail -n 1 <<<"$log")
+	{ [ "$rc" != 0 ] && grep -q 'build/make\.log' <<<"$out" &&
+		grep -q "^kmod: no variant of hook 3 (3-call.nowhere.patch) applies with --fuzz=0 to the Linux .* sources of $abi, so the variant does not support this kernel yet: nothing was built$" <<<"$last" &&
+		! grep -q '^kmod: building' <<<"$log"; }
+	verdict $? "$abi, no hook-3 variant applies: dkms build fails before compiling, and make.log ends with build.sh's sentence" \
+		"status $rc; last line of make.log: $last"$'\n'"$out"
 
 	# DKMS first: install into the private tree; make install then refuses.
 	mkdir -p "$root/lib/modules/$abi"
@@ -347,7 +482,7 @@ fi
 # its own DKMS and install trees; the source tree is shared.
 suffix_cases=".ko .ko.xz"
 if [ -z "$first_abi" ]; then
-	tap_skip "dkms build and install name the modules as modules.dep does ($suffix_cases)" "no series built"
+	tap_skip "dkms build and install name the modules as modules.dep does ($suffix_cases)" "no kernel built"
 elif ! probe=$(with_modules_dep "$first_abi" .ko.xz "$tmp/probe" cat "/lib/modules/$first_abi/modules.dep" 2>&1) ||
 	! grep -q '/ip_vs\.ko\.xz:' <<<"$probe"; then
 	tap_skip "dkms build and install name the modules as modules.dep does ($suffix_cases)" \

@@ -143,9 +143,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# new_root FORMAT: a pristine root with the given apt sources format; prints its path.
+# new_root FORMAT: a pristine root with the given apt sources format, in $root. Not in a
+# subshell: cleanup needs the mounts and roots it records.
 new_root() {
-	local format=$1 root
+	local format=$1
 	root=$(mktemp -d "$cache/root.XXXXXX")
 	roots+=("$root")
 	tar -xf "$tarball" -C "$root"
@@ -166,7 +167,6 @@ new_root() {
 	done
 	git clone -q --no-local "$top" "$root/src/ipvs-drain"
 	git -C "$root/src/ipvs-drain" checkout -q "$commit"
-	echo "$root"
 }
 
 # in_root ROOT LOG SCRIPT: runs SCRIPT with bash in ROOT's checkout, as a login would.
@@ -194,7 +194,7 @@ mkdir -p "$logs"
 start=$SECONDS
 
 if [ "$only" != commands ]; then
-	root=$(new_root one-line)
+	new_root one-line
 	echo "# node root (one-line sources.list): $root"
 	head -3 "$root/etc/apt/sources.list" | sed 's/^/#   /'
 	timed "node: make deps" "$root" "$logs/node-deps.log" "make deps" || true
@@ -217,7 +217,7 @@ if [ "$only" != commands ]; then
 fi
 
 if [ "$only" != node ]; then
-	root=$(new_root deb822)
+	new_root deb822
 	echo "# commands root (deb822 debian.sources): $root"
 	timed "make lab" "$root" "$logs/lab.log" "make lab" || true
 	timed "make check KERNELS=\"$kernels\"" "$root" "$logs/check.log" "make check KERNELS=\"$kernels\"" || true
