@@ -64,17 +64,8 @@ codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 [ -n "$codename" ] || die "cannot tell this machine's Debian release from /etc/os-release"
 git -C "$top" diff --quiet HEAD || echo "check-fresh: note: uncommitted changes are not tested, only $commit" >&2
 
-n=0 pass=0 fail=0
-result() {
-	n=$((n + 1))
-	if [ "$2" = 0 ]; then
-		pass=$((pass + 1))
-		echo "ok $n - $1"
-	else
-		fail=$((fail + 1))
-		echo "not ok $n - $1"
-	fi
-}
+# shellcheck source=tests/lib/tap.sh
+source "$top/tests/lib/tap.sh"
 
 # This machine's own release, as apt parsed it (deb822 or one-line alike): one line per
 # repository, "URI SUITE COMPONENT...". Suites of other releases are left out.
@@ -185,7 +176,7 @@ timed() {
 	t0=$SECONDS
 	in_root "$root" "$log" "$script" || rc=$?
 	echo "# $title: exit $rc after $((SECONDS - t0)) s; last line: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
-	result "$title (exit $rc, $((SECONDS - t0)) s)" "$rc"
+	tap_result "$title (exit $rc, $((SECONDS - t0)) s)" "$rc"
 	return "$rc"
 }
 
@@ -206,12 +197,12 @@ if [ "$only" != commands ]; then
 		"make install KVER=$abi DESTDIR=/tmp/dest && ls /tmp/dest/lib/modules/$abi/updates/ipvs-drain/ip_vs.ko" || true
 	in_root "$root" /dev/null "dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\n'" >"$logs/node-dpkg-after" || true
 	if diff -u "$logs/node-dpkg-before" "$logs/node-dpkg-after"; then
-		result "node: make kmod and make install changed no installed package" 0
+		tap_result "node: make kmod and make install changed no installed package" 0
 	else
-		result "node: make kmod and make install changed no installed package" 1
+		tap_result "node: make kmod and make install changed no installed package" 1
 	fi
 	in_root "$root" /dev/null "dpkg-query -W -f '\${Status}' 'linux-source-*' 'linux-headers-*' 2>/dev/null | grep -c installed || true" >"$logs/node-kernel-pkgs" || true
-	result "node: no linux-source or linux-headers package installed" "$([ "$(tail -1 "$logs/node-kernel-pkgs")" = 0 ]; echo $?)"
+	tap_result "node: no linux-source or linux-headers package installed" "$([ "$(tail -1 "$logs/node-kernel-pkgs")" = 0 ]; echo $?)"
 	timed "node: bullseye's apt state derived from a one-line sources.list" "$root" "$logs/node-resolve-5.10.log" \
 		"kmod/kernel.sh resolve 5.10 && grep -h '^URIs:' \${IPVS_DRAIN_CACHE:-.cache}/apt/bullseye/sources.list.d/debian.sources" || true
 fi
@@ -224,6 +215,4 @@ if [ "$only" != node ]; then
 fi
 
 echo "# check-fresh wall time: $((SECONDS - start)) s; logs in $logs"
-echo "1..$n"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+tap_end

@@ -4,20 +4,25 @@
 
 TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
 
+# Writes one line; a suite may redefine it after sourcing (the scenario suite stamps times).
+tap_emit() {
+	echo "$*"
+}
+
 tap_ok() {
 	TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1))
-	echo "ok $TAP_N - $1"
+	tap_emit "ok $TAP_N - $1"
 }
 
 tap_not_ok() {
 	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
-	echo "not ok $TAP_N - $1"
+	tap_emit "not ok $TAP_N - $1"
 }
 
 # tap_skip NAME REASON
 tap_skip() {
 	TAP_N=$((TAP_N + 1)) TAP_SKIP=$((TAP_SKIP + 1))
-	echo "ok $TAP_N - $1 # SKIP $2"
+	tap_emit "ok $TAP_N - $1 # SKIP $2"
 }
 
 # tap_result NAME STATUS: 0 passes, anything else fails.
@@ -27,7 +32,7 @@ tap_result() {
 
 # tap_end: the plan and the closing line; returns non-zero when anything failed.
 tap_end() {
-	echo "1..$TAP_N"
-	echo "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
+	tap_emit "1..$TAP_N"
+	tap_emit "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
 	((TAP_FAIL == 0))
 }

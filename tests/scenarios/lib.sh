@@ -172,23 +172,9 @@ ns_sysctl() {
 # ---------------------------------------------------------------------------------------
 # TAP
 
-TAP_N=0 TAP_PASS=0 TAP_FAIL=0 TAP_SKIP=0
-tap_ok() {
-	TAP_N=$((TAP_N + 1)) TAP_PASS=$((TAP_PASS + 1))
-	say "ok $TAP_N - $1"
-}
-tap_not_ok() {
-	TAP_N=$((TAP_N + 1)) TAP_FAIL=$((TAP_FAIL + 1))
-	say "not ok $TAP_N - $1"
-}
-tap_skip() {
-	TAP_N=$((TAP_N + 1)) TAP_SKIP=$((TAP_SKIP + 1))
-	say "ok $TAP_N - $1 # SKIP $2"
-}
-# tap_result NAME STATUS: 0 pass, anything else fail.
-tap_result() {
-	if [[ $2 -eq 0 ]]; then tap_ok "$1"; else tap_not_ok "$1"; fi
-}
+# shellcheck source=tests/lib/tap.sh
+source "$REPO_ROOT/tests/lib/tap.sh"
+tap_emit() { say "$*"; }
 
 # ---------------------------------------------------------------------------------------
 # Module sets

@@ -399,9 +399,7 @@ main() {
 		lab_table
 	fi
 	note "wall time $((SECONDS - t0)) s; figures in $FIG_DIR (in the guest: figures/ of run.sh's --out directory on the host)"
-	say "1..$TAP_N"
-	say "$TAP_PASS passed, $TAP_FAIL failed, $TAP_SKIP skipped"
-	[[ $TAP_FAIL -eq 0 ]]
+	tap_end
 }
 
 # Sourced by the host-side self-test, which calls the functions without a guest.
