@@ -183,10 +183,30 @@ load_apt_opts() {
 	mapfile -t _out < <(apt_opts_for "$state")
 	# mapfile cannot see the subshell's exit status, so recheck that the private state exists.
 	if [[ $state != "$(host_codename)" ]]; then
-		((${#_out[@]})) || die "could not prepare apt state for $state"
+		((${#_out[@]})) || die "could not prepare apt state for $state (apt-get update failed, see above)"
 	elif ! compgen -G "$(apt-config shell d Dir::State::Lists/d | sed -E "s/^d='(.*)'$/\\1/")*_Packages*" >/dev/null; then
 		die "apt has no package lists yet: run apt-get update (or make deps) first"
 	fi
+}
+
+# Like load_apt_opts, but a foreign state that cannot be prepared (its suite unreachable, or
+# its Release file refused) is skipped with a warning: one missing release must not hide the
+# kernels of the others.
+try_apt_opts() {
+	local -n _tout=$1
+	local state=$2
+	if [[ $state != "$(host_codename)" ]]; then
+		local err=$FOREIGN_APT_ROOT/$state.err why
+		mkdir -p "$FOREIGN_APT_ROOT"
+		mapfile -t _tout < <(apt_opts_for "$state" 2>"$err")
+		if ((${#_tout[@]} == 0)); then
+			why=$(grep -m 1 '^E: ' "$err" || tail -n 1 "$err")
+			echo "kernel.sh: skipping the $state apt state: $why" >&2
+			return 1
+		fi
+		return 0
+	fi
+	load_apt_opts _tout "$state"
 }
 
 # Fills the array named $1 with the apt options of the first state that serves one of the
@@ -196,7 +216,7 @@ find_state() {
 	shift 2
 	local st pkg
 	while read -r st; do
-		load_apt_opts _fopts "$st"
+		try_apt_opts _fopts "$st" || continue
 		for pkg in "$@"; do
 			if has_candidate _fopts "$pkg"; then
 				_fstate=$st
@@ -234,7 +254,7 @@ cmd_list() {
 	local re="^linux-image-($prefix$ABI_TAIL)(-unsigned)?\$"
 	local -a opts names
 	while read -r st; do
-		load_apt_opts opts "$st"
+		try_apt_opts opts "$st" || continue
 		# pkgnames also lists names that are merely referenced: ask for candidates at once.
 		mapfile -t names < <(apt-cache "${opts[@]}" pkgnames linux-image- | grep -E "$re")
 		((${#names[@]})) || continue

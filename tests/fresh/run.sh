@@ -147,9 +147,17 @@ new_root() {
 	deb822) write_deb822 <<<"$entries" >"$root/etc/apt/sources.list.d/debian.sources" ;;
 	esac
 	cp /etc/resolv.conf "$root/etc/resolv.conf"
+	# How this machine reaches its mirror (proxies, a snapshot's expired Release
+	# dates) is part of its apt configuration, as the entries are.
+	apt-config dump | grep -E '^Acquire::(Check-Valid-Until|Check-Date|https?::Proxy) ' \
+		>"$root/etc/apt/apt.conf.d/90host-acquire" || true
 	# No init runs in a chroot: packages must not try to start services.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	# A machine's / is a mount point; a plain directory under chroot is not, and
+	# unshare refuses to change its propagation.
+	mount --bind "$root" "$root"
+	mounted+=("$root")
 	local d
 	for d in proc sys dev dev/pts; do
 		mkdir -p "$root/$d"
