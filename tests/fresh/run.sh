@@ -14,9 +14,10 @@ the cache), then, each in a pristine copy entered with chroot:
 
   node      sources written as a one-line sources.list; make deps, then
             make kmod KVER=<newest 6.1 ABI> and make install KVER=<same>
-            DESTDIR=..., which must not change any installed package; and
-            the derivation of another release's apt state (bullseye for 5.10)
-            from those one-line sources
+            DESTDIR=..., which must not change any installed package; make
+            kmod's refusals and a 5.10 build in a bullseye build root
+            (tests/kmod/errors.sh); and the derivation of another release's
+            apt state (bullseye for 5.10) from those one-line sources
   commands  sources written as deb822 debian.sources; make lab, then
             make check KERNELS=<--kernels>
 
@@ -211,6 +212,8 @@ if [ "$only" != commands ]; then
 	fi
 	in_root "$root" /dev/null "dpkg-query -W -f '\${Status}' 'linux-source-*' 'linux-headers-*' 2>/dev/null | grep -c installed || true" >"$logs/node-kernel-pkgs" || true
 	tap_result "node: no linux-source or linux-headers package installed" "$([ "$(tail -1 "$logs/node-kernel-pkgs")" = 0 ]; echo $?)"
+	timed "node: make kmod's refusals, and 5.10 in a bullseye build root (tests/kmod/errors.sh)" "$root" \
+		"$logs/node-kmod-errors.log" "tests/kmod/errors.sh" || true
 	timed "node: bullseye's apt state derived from a one-line sources.list" "$root" "$logs/node-resolve-5.10.log" \
 		"kmod/kernel.sh resolve 5.10 && grep -h '^URIs:' \${IPVS_DRAIN_CACHE:-.cache}/apt/bullseye/sources.list.d/debian.sources" || true
 fi
