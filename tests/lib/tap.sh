@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # TAP lines and the closing "N passed, N failed, N skipped" line that tests/check.sh adds up.
 # Sourced; a skip is counted apart and never as a pass.
 

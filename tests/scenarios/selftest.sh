@@ -4,7 +4,7 @@
 # judged by a verdict, and a case that no verdict covers fails instead of passing.
 set -euo pipefail
 
-# shellcheck source=tests/scenarios/run-all.sh
+# shellcheck source=tests/scenarios/run-all.sh disable=SC2034 # RUN_STATE and CASE_RUNS are read by judge()
 source "$(dirname "${BASH_SOURCE[0]}")/run-all.sh"
 trap 'rm -rf "$WORK"' EXIT
 # judge() runs in a subshell below, so its TAP lines never count here; these are plain.
@@ -26,15 +26,15 @@ for case in "${CASE_ORDER[@]}"; do
 done
 
 # A case name that no verdict pattern covers, whose run was made: not ok, never ok.
-CASE_RUNS[case99-unjudged-example]="stock-legacy"
-RUN_STATE[stock-legacy]=done
+CASE_RUNS["case99-unjudged-example"]="stock-legacy"
+RUN_STATE["stock-legacy"]="done"
 line=$(judge_line case99-unjudged-example)
 echo "# judge printed: $line"
 [[ $line == "not ok "*" - case99-unjudged-example" ]]
 tap_result "a case no verdict covers is not ok" $?
 
 # The same name with its run skipped is a skip, so the check above is about the verdict.
-RUN_STATE[stock-legacy]="skip:not built"
+RUN_STATE["stock-legacy"]="skip:not built"
 line=$(judge_line case99-unjudged-example)
 echo "# judge printed: $line"
 [[ $line == "ok "*" - case99-unjudged-example # SKIP not built" ]]
