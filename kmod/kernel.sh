@@ -340,9 +340,8 @@ publish() {
 }
 
 cmd_fetch() {
-	local abi=$1 series
+	local abi=$1
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
-	series=$(abi_series "$abi")
 	local dest="$KERNEL_CACHE/$abi"
 	if [[ -e $dest/.complete ]]; then
 		echo "$dest"
@@ -438,9 +437,8 @@ tool_name() {
 }
 
 cmd_tools() {
-	local abi=$1 series pkg t
+	local abi=$1 pkg t
 	valid_abi "$abi" || die "bad ABI '$abi' (want e.g. 6.1.0-56-amd64)"
-	series=$(abi_series "$abi")
 	pkg="linux-headers-$abi"
 	local -a opts debs tools
 	local state
