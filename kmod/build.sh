@@ -106,8 +106,12 @@ else
 	}
 fi
 
-# The compiler the headers were configured with (Debian writes CC = ... gcc-N).
-cc=$(sed -nE 's/^CC[[:space:]]*=.*(gcc-[0-9]+)[[:space:]]*$/\1/p' "$kdir/.kernelvariables" 2>/dev/null | head -1)
+# The compiler the headers were configured with (Debian writes CC = ... gcc-N). A kernel
+# tree of one's own has no .kernelvariables: it builds with whatever its make finds.
+cc=
+if [ -f "$kdir/.kernelvariables" ]; then
+	cc=$(sed -nE 's/^CC[[:space:]]*=.*(gcc-[0-9]+)[[:space:]]*$/\1/p' "$kdir/.kernelvariables" | head -1)
+fi
 # >>> build root: another release's compiler is used inside a root of that release
 # (kmod/buildroot.sh), never installed here.
 if [ -n "$cc" ] && ! command -v "$cc" >/dev/null; then

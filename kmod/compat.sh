@@ -22,6 +22,16 @@ IPVS_DIR (net/netfilter/ipvs, before any hook patch). Each macro is 0 or 1:
                              setting its dport alone (else it unhashes and
                              rehashes it, and ip_vs_conn.c gets a hook that
                              exports that sequence)
+  IPVS_REUSE_CONST_CTL       a sysctl proc_handler takes a const struct
+                             ctl_table
+  IPVS_REUSE_FLAGS_LOCKED    ip_vs_in's conn_reuse_mode path clears
+                             IP_VS_CONN_F_NFCT under cp->lock (else it
+                             writes cp->flags without a lock), and ours
+                             does as it does
+  IPVS_REUSE_HIDE_UNPRIV     IPVS registers none of its sysctls in a netns
+                             owned by a user namespace other than init's, and
+                             neither does ours (else they are there, and so
+                             is ours)
 USAGE
 }
 
@@ -42,8 +52,11 @@ if [ ! -f "$srctree/include/net/ip_vs.h" ]; then
 fi
 ip_vs_h=$srctree/include/net/ip_vs.h
 netns_h=$srctree/include/net/net_namespace.h
+sysctl_h=$srctree/include/linux/sysctl.h
 conn_c=$ipvs/ip_vs_conn.c
-for f in "$ip_vs_h" "$netns_h" "$conn_c"; do
+core_c=$ipvs/ip_vs_core.c
+ctl_c=$ipvs/ip_vs_ctl.c
+for f in "$ip_vs_h" "$netns_h" "$sysctl_h" "$conn_c" "$core_c" "$ctl_c"; do
 	[ -f "$f" ] || die "cannot probe the kernel: $f is missing"
 done
 
@@ -51,6 +64,14 @@ flag() { if "$@"; then echo 1; else echo 0; fi; }
 
 dest_cflags=$(flag grep -q 'IP_VS_DEST_CF_AVAILABLE' "$ip_vs_h")
 sysctl_sz=$(flag grep -q 'register_net_sysctl_sz' "$netns_h")
+const_ctl=$(flag grep -q 'typedef int proc_handler(const struct ctl_table' "$sysctl_h")
+# The stock reschedule of a reused connection: "if (resched) {" up to its "cp = NULL;".
+resched=$(awk '/^\t\tif \(resched\) \{/ { on = 1 } on { print } on && /cp = NULL;/ { exit }' "$core_c")
+[ -n "$resched" ] || die "cannot probe the kernel: no conn_reuse_mode reschedule block in $core_c"
+flags_locked=$(flag grep -q 'spin_lock_bh(&cp->lock)' <<<"$resched")
+# "Don't export sysctls to unprivileged users": the table is emptied for a netns whose
+# user namespace is not init's.
+hide_unpriv=$(flag grep -q 'tbl\[0\]\.procname = NULL' "$ctl_c")
 
 # The body of ip_vs_check_template(), from its definition to the closing brace.
 check_template=$(awk '/^int ip_vs_check_template\(/ { on = 1 } on { print } on && /^}/ { exit }' "$conn_c")
@@ -72,6 +93,9 @@ cat <<HDR
 #define IPVS_REUSE_DEST_CFLAGS		$dest_cflags
 #define IPVS_REUSE_SYSCTL_SZ		$sysctl_sz
 #define IPVS_REUSE_TEMPLATE_DPORT	$template_dport
+#define IPVS_REUSE_CONST_CTL		$const_ctl
+#define IPVS_REUSE_FLAGS_LOCKED		$flags_locked
+#define IPVS_REUSE_HIDE_UNPRIV		$hide_unpriv
 
 #endif /* _IP_VS_REUSE_COMPAT_H */
 HDR

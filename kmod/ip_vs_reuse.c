@@ -12,18 +12,20 @@
 #define KMSG_COMPONENT "IPVS"
 #define pr_fmt(fmt) KMSG_COMPONENT ": " fmt
 
+#include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/kernel.h>
-#include <linux/slab.h>
-#include <linux/sysctl.h>
+#include <linux/mutex.h>
 #include <linux/proc_fs.h>
+#include <linux/rculist.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/sysctl.h>
 #include <linux/tcp.h>
+#include <net/ip_vs.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
-#include <net/ip_vs.h>
 
 #include "ip_vs_reuse.h"
 
@@ -33,7 +35,7 @@
 
 unsigned int ip_vs_reuse_net_id __read_mostly;
 
-static int ip_vs_reuse_mode_max = IP_VS_REUSE_Q_MASK;
+DEFINE_STATIC_KEY_FALSE(ip_vs_reuse_key);
 
 /* Initial knob value; a parameter because sysctl.d runs before ip_vs loads */
 static int conn_reuse_quiescent;
@@ -63,19 +65,7 @@ MODULE_PARM_DESC(conn_reuse_quiescent,
 MODULE_VERSION(IPVS_DRAIN_VERSION);
 MODULE_INFO(variant, "ipvs-drain conn_reuse_quiescent");
 
-static const struct ctl_table ip_vs_reuse_vars[] = {
-	{
-		.procname	= "conn_reuse_quiescent",
-		.maxlen		= sizeof(int),
-		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= SYSCTL_ZERO,
-		.extra2		= &ip_vs_reuse_mode_max,
-	},
-#if !IPVS_REUSE_SYSCTL_SZ
-	{ }
-#endif
-};
+/* ipvs-drain: shared begin */
 
 static bool ip_vs_reuse_state_matches(const struct ip_vs_conn *cp, int mode)
 {
@@ -102,13 +92,48 @@ static bool ip_vs_reuse_is_syn(const struct sk_buff *skb,
 	return th && th->syn && !th->ack;
 }
 
-/* Called by ip_vs_in() under rcu_read_lock() with a reference on @cp, and
- * only where the stock checks kept @cp: the packet would otherwise be
- * forwarded to cp->dest, or dropped because that dest was removed while
- * expire_nodest_conn is off.  A new TCP connection that reuses the tuple
- * of a closed entry whose dest is quiescent (weight 0) or removed is sent
- * to the scheduler instead.  Established traffic never matches, so a
- * draining server keeps its open connections.
+/* Whether a destination of @dest's service other than @dest has weight:
+ * if none has, the scheduler would find nowhere to send the connection.
+ */
+static bool ip_vs_reuse_other_dest(const struct ip_vs_dest *dest)
+{
+	struct ip_vs_service *svc = rcu_dereference(dest->svc);
+	struct ip_vs_dest *d;
+
+	if (!svc)
+		return false;
+	list_for_each_entry_rcu(d, &svc->destinations, n_list) {
+		if (d != dest && atomic_read(&d->weight) > 0)
+			return true;
+	}
+	return false;
+}
+
+/* What the scheduler does with a template whose dest is quiescent */
+static bool ip_vs_reuse_expire_template(struct netns_ipvs *ipvs)
+{
+#ifdef CONFIG_SYSCTL
+	return READ_ONCE(ipvs->sysctl_expire_quiescent_template);
+#else
+	return false;
+#endif
+}
+
+/* Called by ip_vs_in() under rcu_read_lock() with a reference on @cp, for
+ * a new connection (is_new_conn()) that matched @cp, while some netns has
+ * the knob set, and only where the stock checks kept @cp: the packet would
+ * otherwise be forwarded to cp->dest, or dropped because that dest was
+ * removed while expire_nodest_conn is off.  A new TCP connection that
+ * reuses the tuple of a closed entry whose dest is quiescent (weight 0) or
+ * removed is sent to the scheduler instead.  Established traffic never
+ * matches, so a draining server keeps its open connections.
+ *
+ * Never worse than stock: while @cp's dest is still in its service and no
+ * other dest has weight, the connection stays where stock would send it,
+ * since a live quiescent server beats a refusal.  An entry controlled by a
+ * persistence template moves only when the dest was removed or when
+ * expire_quiescent_template says quiescent templates expire, as the
+ * scheduler decides for the client's other connections.
  *
  * Conntrack and controlled entries are treated as the conn_reuse_mode path
  * treats them.  On any verdict but IP_VS_REUSE_KEEP our reference on @cp
@@ -118,14 +143,16 @@ enum ip_vs_reuse_verdict
 ip_vs_reuse_quiescent(struct netns_ipvs *ipvs, struct sk_buff *skb,
 		      const struct ip_vs_iphdr *iph, struct ip_vs_conn *cp)
 {
-	struct ip_vs_reuse_net *rn;
-	struct ip_vs_dest *dest = cp->dest;
 	struct ip_vs_conn *ctl = cp->control;
-	int mode = ip_vs_reuse_mode(ipvs);
+	struct ip_vs_dest *dest = cp->dest;
+	struct ip_vs_reuse_net *rn;
 	bool available, old_ct;
+	int mode;
 
 	if (cp->protocol != IPPROTO_TCP || iph->fragoffs || !dest)
 		return IP_VS_REUSE_KEEP;
+	/* Zero in every netns that left the knob off */
+	mode = READ_ONCE(ip_vs_reuse_net(ipvs->net)->mode);
 	if (!ip_vs_reuse_state_matches(cp, mode))
 		return IP_VS_REUSE_KEEP;
 
@@ -144,6 +171,15 @@ ip_vs_reuse_quiescent(struct netns_ipvs *ipvs, struct sk_buff *skb,
 
 	if (!ip_vs_reuse_is_syn(skb, iph))
 		return IP_VS_REUSE_KEEP;
+	/* Where the dest is still in its service: persistence follows
+	 * expire_quiescent_template, and a live server beats a refusal.
+	 */
+	if (available) {
+		if (ctl && !ip_vs_reuse_expire_template(ipvs))
+			return IP_VS_REUSE_KEEP;
+		if (!ip_vs_reuse_other_dest(dest))
+			return IP_VS_REUSE_KEEP;
+	}
 
 	old_ct = ip_vs_conn_uses_old_conntrack(cp, skb);
 	/* Do not reschedule a controlling connection that uses conntrack
@@ -161,10 +197,15 @@ ip_vs_reuse_quiescent(struct netns_ipvs *ipvs, struct sk_buff *skb,
 		__ip_vs_conn_put(ctl);
 	}
 
+	/* As the conn_reuse_mode path of this kernel does it */
 	if (!old_ct) {
+#if IPVS_REUSE_FLAGS_LOCKED
 		spin_lock_bh(&cp->lock);
 		cp->flags &= ~IP_VS_CONN_F_NFCT;
 		spin_unlock_bh(&cp->lock);
+#else
+		cp->flags &= ~IP_VS_CONN_F_NFCT;
+#endif
 	}
 	if (!atomic_read(&cp->n_control))
 		ip_vs_conn_expire_now(cp);
@@ -178,6 +219,8 @@ ip_vs_reuse_quiescent(struct netns_ipvs *ipvs, struct sk_buff *skb,
 	atomic64_inc(&rn->rescheduled);
 	return IP_VS_REUSE_RESCHED;
 }
+
+/* ipvs-drain: shared end */
 
 #if IPVS_REUSE_TEMPLATE_DPORT
 /* This kernel invalidates a template by its dport alone, which lookups
@@ -219,40 +262,135 @@ static int ip_vs_reuse_proc_init(struct net *net) { return 0; }
 static void ip_vs_reuse_proc_exit(struct net *net) { }
 #endif
 
-static int __net_init ip_vs_reuse_net_init(struct net *net)
+#ifdef CONFIG_SYSCTL
+/* Serialises knob writes, so that each netns counts once in the key */
+static DEFINE_MUTEX(ip_vs_reuse_mutex);
+static int ip_vs_reuse_mode_max = IP_VS_REUSE_Q_MASK;
+
+/* proc_dointvec_minmax() on a copy, then the key follows the netns's
+ * change between off and on.
+ */
+static int ip_vs_reuse_set_mode(const struct ctl_table *table, int write,
+				void *buffer, size_t *lenp, loff_t *ppos)
 {
-	struct ip_vs_reuse_net *rn = ip_vs_reuse_net(net);
+	struct ctl_table tmp = *table;
+	int *valp = table->data;
+	int val, ret;
+
+	mutex_lock(&ip_vs_reuse_mutex);
+	val = *valp;
+	tmp.data = &val;
+	ret = proc_dointvec_minmax(&tmp, write, buffer, lenp, ppos);
+	if (write && !ret && val != *valp) {
+		if (!*valp)
+			static_branch_inc(&ip_vs_reuse_key);
+		WRITE_ONCE(*valp, val);
+		if (!val)
+			static_branch_dec(&ip_vs_reuse_key);
+	}
+	mutex_unlock(&ip_vs_reuse_mutex);
+	return ret;
+}
+
+/* The handler's table became const in 6.11 */
+#if IPVS_REUSE_CONST_CTL
+static int ip_vs_reuse_sysctl_mode(const struct ctl_table *table, int write,
+				   void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return ip_vs_reuse_set_mode(table, write, buffer, lenp, ppos);
+}
+#else
+static int ip_vs_reuse_sysctl_mode(struct ctl_table *table, int write,
+				   void *buffer, size_t *lenp, loff_t *ppos)
+{
+	return ip_vs_reuse_set_mode(table, write, buffer, lenp, ppos);
+}
+#endif
+
+static const struct ctl_table ip_vs_reuse_vars[] = {
+	{
+		.procname	= "conn_reuse_quiescent",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= ip_vs_reuse_sysctl_mode,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= &ip_vs_reuse_mode_max,
+	},
+#if !IPVS_REUSE_SYSCTL_SZ
+	{ }
+#endif
+};
+
+static int ip_vs_reuse_sysctl_init(struct net *net, struct ip_vs_reuse_net *rn)
+{
 	struct ctl_table *tbl;
 
-	rn->mode = conn_reuse_quiescent;
-	atomic64_set(&rn->rescheduled, 0);
-	atomic64_set(&rn->dropped_old_ct, 0);
-
+#if IPVS_REUSE_HIDE_UNPRIV
+	/* As this kernel's own IPVS sysctls: none for unprivileged users */
+	if (net->user_ns != &init_user_ns)
+		return 0;
+#endif
 	tbl = kmemdup(ip_vs_reuse_vars, sizeof(ip_vs_reuse_vars), GFP_KERNEL);
 	if (!tbl)
 		return -ENOMEM;
 	tbl[0].data = &rn->mode;
-
 #if IPVS_REUSE_SYSCTL_SZ
 	rn->sysctl_hdr = register_net_sysctl_sz(net, "net/ipv4/vs", tbl,
 						ARRAY_SIZE(ip_vs_reuse_vars));
 #else
 	rn->sysctl_hdr = register_net_sysctl(net, "net/ipv4/vs", tbl);
 #endif
-	if (!rn->sysctl_hdr)
-		goto err_sysctl;
+	if (!rn->sysctl_hdr) {
+		kfree(tbl);
+		return -ENOMEM;
+	}
 	rn->sysctl_tbl = tbl;
+	return 0;
+}
 
-	if (ip_vs_reuse_proc_init(net))
+static void ip_vs_reuse_sysctl_exit(struct ip_vs_reuse_net *rn)
+{
+	if (!rn->sysctl_hdr)
+		return;
+	/* Waits for writers in flight; none can follow */
+	unregister_net_sysctl_table(rn->sysctl_hdr);
+	kfree(rn->sysctl_tbl);
+}
+#else
+static int ip_vs_reuse_sysctl_init(struct net *net, struct ip_vs_reuse_net *rn)
+{
+	return 0;
+}
+
+static void ip_vs_reuse_sysctl_exit(struct ip_vs_reuse_net *rn) { }
+#endif
+
+static int __net_init ip_vs_reuse_net_init(struct net *net)
+{
+	struct ip_vs_reuse_net *rn = ip_vs_reuse_net(net);
+	int ret;
+
+	atomic64_set(&rn->rescheduled, 0);
+	atomic64_set(&rn->dropped_old_ct, 0);
+	/* No writer yet: the sysctl is not registered */
+	rn->mode = conn_reuse_quiescent;
+	if (rn->mode)
+		static_branch_inc(&ip_vs_reuse_key);
+
+	ret = ip_vs_reuse_sysctl_init(net, rn);
+	if (ret)
+		goto err_sysctl;
+	ret = ip_vs_reuse_proc_init(net);
+	if (ret)
 		goto err_proc;
-
 	return 0;
 
 err_proc:
-	unregister_net_sysctl_table(rn->sysctl_hdr);
+	ip_vs_reuse_sysctl_exit(rn);
 err_sysctl:
-	kfree(tbl);
-	return -ENOMEM;
+	if (rn->mode)
+		static_branch_dec(&ip_vs_reuse_key);
+	return ret;
 }
 
 static void __net_exit ip_vs_reuse_net_exit(struct net *net)
@@ -260,8 +398,9 @@ static void __net_exit ip_vs_reuse_net_exit(struct net *net)
 	struct ip_vs_reuse_net *rn = ip_vs_reuse_net(net);
 
 	ip_vs_reuse_proc_exit(net);
-	unregister_net_sysctl_table(rn->sysctl_hdr);
-	kfree(rn->sysctl_tbl);
+	ip_vs_reuse_sysctl_exit(rn);
+	if (rn->mode)
+		static_branch_dec(&ip_vs_reuse_key);
 }
 
 static struct pernet_operations ip_vs_reuse_net_ops = {

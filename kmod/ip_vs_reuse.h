@@ -7,6 +7,7 @@
 #define _IP_VS_REUSE_H
 
 #include <linux/atomic.h>
+#include <linux/jump_label.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/ip_vs.h>
@@ -47,9 +48,14 @@ static inline bool ip_vs_reuse_dest_available(const struct ip_vs_dest *dest)
 #endif
 }
 
-static inline int ip_vs_reuse_mode(struct netns_ipvs *ipvs)
+/* On while any netns has the knob set: until then ip_vs_in() pays one
+ * patched-out jump, and only for new connections that matched an entry.
+ */
+DECLARE_STATIC_KEY_FALSE(ip_vs_reuse_key);
+
+static __always_inline bool ip_vs_reuse_active(void)
 {
-	return READ_ONCE(ip_vs_reuse_net(ipvs->net)->mode);
+	return static_branch_unlikely(&ip_vs_reuse_key);
 }
 
 /* What ip_vs_in() does with a packet after ip_vs_reuse_quiescent() */

@@ -18,8 +18,8 @@ Runs kmod/build.sh on the host against real kernel packages that apt serves:
   - a kernel tree (KSRC) and a linux-source tarball of another version than
     the headers';
   - an ABI whose call site no hook variant fits (6.1.0-50, Linux 6.1.176,
-    offered only the dest->cflags variant), with its own linux-source and
-    with a KSRC tree of it;
+    offered hook 3 only in a variant whose context is the dest->cflags
+    kernels'), with its own linux-source and with a KSRC tree of it;
   - headers built with a compiler this machine lacks (5.10's gcc-10), when
     it does lack it;
   - the newest 6.1 without linux-source installed, which must build from the
@@ -104,11 +104,19 @@ refuses "a linux-source tarball of another version: names the one to give" \
 	--kver "$newest" --kdir "$new_kdir" --tarball "$old_tarball"
 
 # A kernel whose call site none of the hooks fits: 6.1.176 keeps a dest's availability in
-# dest->flags, and the hooks below are only the ones made for dest->cflags.
+# dest->flags, and hook 3 is offered here only in a variant whose context also holds the
+# server-status line of the kernels that moved it to dest->cflags.
 mkdir -p "$scratch/hooks-cflags"
 for p in patches/hooks/*.patch; do
-	case $p in *dest-flags*) ;; *) cp "$p" "$scratch/hooks-cflags/" ;; esac
+	case $p in */3-call.patch) ;; *) cp "$p" "$scratch/hooks-cflags/" ;; esac
 done
+awk '/^@@ / { sub(/,6 \+/, ",7 +"); sub(/,19 @@/, ",20 @@") }
+	{ print }
+	/^ \t\/\* Check the server status \*\/$/ {
+		print " \tif (cp && cp->dest && !(cp->dest->cflags & IP_VS_DEST_CF_AVAILABLE)) {"
+	}' patches/hooks/3-call.patch >"$scratch/hooks-cflags/3-call.dest-cflags.patch"
+grep -q 'cflags & IP_VS_DEST_CF_AVAILABLE' "$scratch/hooks-cflags/3-call.dest-cflags.patch" ||
+	{ echo "Bail out! cannot derive the dest->cflags variant of hook 3"; exit 1; }
 refuses "a kernel no hook variant fits: says so, builds nothing" \
 	"no variant of hook 3 \\(3-call\\.dest-cflags\\.patch\\) applies with --fuzz=0 to the Linux $old_version sources of $old, so the variant does not support this kernel yet" \
 	--kver "$old" --hooks "$scratch/hooks-cflags"
