@@ -12,6 +12,11 @@ import json
 import sys
 
 REUSE_PHASES = ("draining", "destroyed", "removed")
+# The phases after warm of each plan (lib.sh, scenario()).
+PLAN_PHASES = {"full": REUSE_PHASES, "short": ("draining",),
+               "lastdest": ("quiesced", "emptied")}
+# The phase during which the long-lived connection to A is closed.
+HOLD_PHASES = ("draining", "quiesced")
 
 
 def load(path: str) -> dict:
@@ -100,7 +105,7 @@ def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str,
            "director_after": {"entries_a": by_state(after["entries"], dest_a),
                               "entries_b": by_state(after["entries"], dest_b),
                               "nf_conntrack_count": after["conntrack"]}}
-    if name == "draining":
+    if name in HOLD_PHASES:
         try:
             rec["hold"] = load(f"{run_dir}/hold.json")
             rec["hold_echoes_at_weight_change"] = load(f"{run_dir}/hold.at_weight0.json")["echoes_ok"]
@@ -149,7 +154,8 @@ def preconditions(run: dict, phases) -> list[str]:
 
 
 def phases_of(run: dict) -> tuple:
-    return ("draining",) if run.get("persistence") or run.get("short") else REUSE_PHASES
+    plan = run.get("plan") or ("short" if run.get("persistence") or run.get("short") else "full")
+    return PLAN_PHASES[plan]
 
 
 def judge_bug(run: dict) -> list[str]:
@@ -196,12 +202,12 @@ def judge_remedy(run: dict) -> list[str]:
     return why
 
 
-def judge_hold(run: dict) -> list[str]:
+def judge_hold(run: dict, phase: str = "draining") -> list[str]:
     """Graceful termination: the connection opened to A before the drain keeps working."""
-    p = run["phases"].get("draining")
+    p = run["phases"].get(phase)
     h = p and p.get("hold")
     if not h:
-        return ["draining: no long-lived connection figures"]
+        return [f"{phase}: no long-lived connection figures"]
     why = []
     if h["pod"] != "A":
         why.append(f"long-lived connection was served by {h['pod']}, not A")
@@ -240,6 +246,70 @@ def judge_no_resched(run: dict) -> list[str]:
             why.append(f"{name}: no /proc/net/ip_vs_reuse_stats delta")
         elif any(d.values()):
             why.append(f"{name}: our path acted: {d}")
+    return why
+
+
+def acted(run: dict, p: dict) -> list[str]:
+    """Why our path shows as having acted in phase P (for stock, which has no counters: never)."""
+    d = p.get("reuse_stats_delta")
+    if d is None:
+        return [] if run.get("set") == "stock" else [f"{p['phase']}: no /proc/net/ip_vs_reuse_stats delta"]
+    return [f"{p['phase']}: our path acted: {d}"] if any(d.values()) else []
+
+
+def judge_kept(run: dict) -> list[str]:
+    """Every destination at weight 0, A still there: the reused ports are served by A, as on
+    stock, and our path leaves them alone; the long-lived connection keeps working."""
+    why = preconditions(run, ("quiesced",))
+    p = run["phases"].get("quiesced")
+    if p is None:
+        return why
+    c = p["client"]
+    if failed(p):
+        why.append(f"quiesced: {failed(p)} connections failed: {c['errors']}")
+    if on_a(p) != c["attempts"]:
+        why.append(f"quiesced: {on_a(p)} of {c['attempts']} connections served by A: {c['pods']}")
+    return why + acted(run, p) + judge_hold(run, "quiesced")
+
+
+def judge_stalled(run: dict) -> list[str]:
+    """No destination left (A gone and deleted), the stock decision: the old entries to A keep
+    the reused ports' SYNs, which are dropped (or sent to the gone A): every connect waits
+    for its timeout (or EHOSTUNREACH); nothing connects, nothing is refused."""
+    why = preconditions(run, ("emptied",))
+    p = run["phases"].get("emptied")
+    if p is None:
+        return why
+    c, errs = p["client"], p["client"]["errors"]
+    if c["ok"]:
+        why.append(f"emptied: {c['ok']} connections succeeded with no destination left")
+    if errs.get("ECONNREFUSED"):
+        why.append(f"emptied: {errs['ECONNREFUSED']} refused: something rescheduled them")
+    if errs.get("timeout", 0) + errs.get("EHOSTUNREACH", 0) != c["attempts"]:
+        why.append(f"emptied: not every connection timed out or met EHOSTUNREACH: {errs}")
+    return why
+
+
+def judge_refused(run: dict) -> list[str]:
+    """No destination left: our path reschedules every hit, the scheduler finds nothing, and
+    the client is refused (ICMP port unreachable) at once: no hit SYN is dropped."""
+    why = preconditions(run, ("emptied",))
+    p = run["phases"].get("emptied")
+    if p is None:
+        return why
+    c = p["client"]
+    if c["errors"] != {"ECONNREFUSED": c["attempts"]}:
+        why.append(f"emptied: expected all {c['attempts']} refused, got ok={c['ok']} errors={c['errors']}")
+    # Counted, not timed: every hit rescheduled and none dropped, so no SYN waited for a
+    # retransmit (the connect times are in the figures, for the reader).
+    d = p.get("reuse_stats_delta")
+    if d is None:
+        why.append("emptied: no /proc/net/ip_vs_reuse_stats delta")
+    else:
+        if d.get("rescheduled") != p["entries_hit"]:
+            why.append(f"emptied: rescheduled {d.get('rescheduled')} != {p['entries_hit']} entries hit")
+        if d.get("dropped_old_conntrack"):
+            why.append(f"emptied: {d['dropped_old_conntrack']} SYNs dropped for an old conntrack entry")
     return why
 
 
@@ -291,7 +361,8 @@ def main() -> int:
     s.add_argument("--dest-b", required=True)
     s.add_argument("phases", nargs="+", help="NAME=PORTS in the order they ran")
     s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
-    s.add_argument("kind", choices=["bug", "fixed", "remedy", "dropped", "no-resched", "same", "no-worse", "hold"])
+    s.add_argument("kind", choices=["bug", "fixed", "remedy", "dropped", "no-resched", "same", "no-worse", "hold",
+                                    "kept", "stalled", "refused"])
     s.add_argument("run")
     s.add_argument("ref", nargs="?")
     a = ap.parse_args()
@@ -315,6 +386,8 @@ def main() -> int:
         judges = {"bug": lambda: judge_bug(run), "fixed": lambda: judge_fixed(run),
                   "remedy": lambda: judge_remedy(run), "dropped": lambda: judge_dropped(run),
                   "no-resched": lambda: judge_no_resched(run), "hold": lambda: judge_hold(run),
+                  "kept": lambda: judge_kept(run), "stalled": lambda: judge_stalled(run),
+                  "refused": lambda: judge_refused(run),
                   "same": lambda: judge_same(run, ref), "no-worse": lambda: judge_no_worse(run, ref)}
         return report(judges[a.kind]())
     return 0

@@ -400,14 +400,27 @@ pod_destroy() {
 	run guest ip netns del "$ns"
 }
 
+# persist_split PERSIST: a run's PERSIST field, "TIMEOUT" or "TIMEOUT/EQT", into
+# PERSIST_TIMEOUT (the service's -p, empty without persistence) and PERSIST_EQT
+# (expire_quiescent_template: 0 unless given, empty without persistence).
+persist_split() {
+	PERSIST_TIMEOUT=${1%%/*} PERSIST_EQT=
+	[[ -z $1 ]] && return 0
+	PERSIST_EQT=0
+	[[ $1 == */* ]] && PERSIST_EQT=${1#*/}
+	return 0
+}
+
 # topo_up CONFIG KNOB [PERSIST]: namespaces, addresses, both pods (B is not in the service
 # yet), the IPVS service with A alone at weight 1, and the director's sysctls. KNOB is "-"
-# to leave conn_reuse_quiescent alone (stock has none), else its value. PERSIST is the
-# service's -p timeout. B's pod exists from the start, as a replacement pod does before
-# kube-proxy drains the old one, so that nothing slow runs between the phases.
+# to leave conn_reuse_quiescent alone (stock has none), else its value. PERSIST is
+# "TIMEOUT[/EQT]" (persist_split): the service's -p timeout and expire_quiescent_template.
+# B's pod exists from the start, as a replacement pod does before kube-proxy drains the old
+# one, so that nothing slow runs between the phases.
 topo_up() {
-	local config=$1 knob=$2 persist=${3:-}
+	local config=$1 knob=$2
 	local prefix kv ns
+	persist_split "${3:-}"
 	prefix=$(new_ns_prefix)
 	NS_DIR=$prefix-dir NS_CLI=$prefix-cli NS_A=$prefix-pa NS_B=$prefix-pb
 	for ns in "$NS_DIR" "$NS_CLI"; do
@@ -474,9 +487,10 @@ topo_up() {
 		settings+=("net.ipv4.vs.$kv")
 	done
 	[[ $knob == - ]] || settings+=("net.ipv4.vs.conn_reuse_quiescent=$knob")
-	# Persistence case: templates to a quiescent pod stay in use (the kernel default), so
-	# only our path may expire them.
-	[[ -z $persist ]] || settings+=(net.ipv4.vs.expire_quiescent_template=0)
+	# Persistence cases: at 0 (the kernel default) templates to a quiescent pod stay in use
+	# and the variant must leave the reused port on it as stock does; at 1 (kube-proxy's
+	# setting) the scheduler expires them, and so does the variant.
+	[[ -z $PERSIST_EQT ]] || settings+=("net.ipv4.vs.expire_quiescent_template=$PERSIST_EQT")
 	ns_sysctl "$NS_DIR" "${settings[@]}"
 
 	pod_net A "$POD_A_IP" "$NS_A" va
@@ -489,7 +503,7 @@ topo_up() {
 	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
 	# No traffic ever goes to it.
 	ns_ipvsadm "$NS_DIR" <<-EOF
-		-A -t $VIP_SVC -s rr ${persist:+-p $persist}
+		-A -t $VIP_SVC -s rr ${PERSIST_TIMEOUT:+-p $PERSIST_TIMEOUT}
 		-a -t $VIP_SVC -r $POD_A_SVC $FWD -w 1
 		-A -t $FTP_SVC -s rr
 		-a -t $FTP_SVC -r $POD_A_FTP -m -w 1
@@ -653,6 +667,19 @@ remove_a() {
 	run "$NS_DIR" ipvsadm -d -t "$VIP_SVC" -r "$POD_A_SVC"
 }
 
+# The last-destination plan: A is the service's only server and no other one comes.
+# quiesce_a: A goes to weight 0 and no destination is left with weight.
+quiesce_a() {
+	agent hold-status >"$RUN_DIR/hold.at_weight0.json"
+	run "$NS_DIR" ipvsadm -e -t "$VIP_SVC" -r "$POD_A_SVC" "$FWD" -w 0
+}
+
+# empty_a: A's pod goes, then A leaves the service, which is left with no destination.
+empty_a() {
+	pod_destroy A "$NS_A" va
+	remove_a
+}
+
 # What is loaded, not what modprobe would pick: the variant has a version.
 loaded_ip_vs() {
 	local v
@@ -660,50 +687,72 @@ loaded_ip_vs() {
 	echo "ip_vs ${v:+variant $v }srcversion $(cat /sys/module/ip_vs/srcversion 2>/dev/null)"
 }
 
-# scenario LABEL SET CONFIG KNOB [PERSIST] [TOPO]: one full run (warm, draining,
-# destroyed, removed) in fresh namespaces of topology TOPO (topo_select; default nat); the
-# figures go to $FIG_DIR/LABEL.json. With PERSIST the service is persistent, and with
-# TOPO=dr the director forwards by direct routing; both run only warm and draining: the
-# question there is only where a reused port goes.
+# scenario LABEL SET CONFIG KNOB [PERSIST] [TOPO] [PLAN]: one run in fresh namespaces of
+# topology TOPO (topo_select; default nat); the figures go to $FIG_DIR/LABEL.json. PLAN
+# (default: full, or short as below) is the run's phases after warm:
+#   full      draining (B added, A to weight 0), destroyed (A's pod gone), removed (A
+#             deleted from the service);
+#   short     draining only: with PERSIST (persist_split) the service is persistent, and
+#             with TOPO=dr the director forwards by direct routing; the question there is
+#             only where a reused port goes;
+#   lastdest  no B ever: quiesced (A, the only server, to weight 0: every destination has
+#             weight 0), then emptied (A's pod gone and A deleted: no destination at all).
 scenario() {
-	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} topo=${6:-nat} sysctls meta short=false
+	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} topo=${6:-nat} plan=${7:-}
+	local sysctls meta
 	topo_select "$topo"
+	persist_split "$persist"
 	# Direct routing and persistence ask only where a reused port goes: warm and draining.
-	[[ -n $persist || $topo == dr ]] && short=true
+	if [[ -z $plan ]]; then
+		plan=full
+		[[ -n $persist || $topo == dr ]] && plan=short
+	fi
 	RUN_LABEL=$label PHASE_SPECS=()
 	RUN_DIR=$WORK/$label
 	mkdir -p "$RUN_DIR"
 	sysctls="$(config_sysctls "$config")"
 	[[ $knob == - ]] || sysctls+=" conn_reuse_quiescent=$knob"
-	[[ -n $persist ]] && sysctls+=" expire_quiescent_template=0"
-	note "scenario $label: $set set, $topo topology, sysctls: $sysctls${persist:+, persistent service -p $persist}"
+	[[ -n $PERSIST_EQT ]] && sysctls+=" expire_quiescent_template=$PERSIST_EQT"
+	note "scenario $label: $set set, $topo topology, $plan plan, sysctls: $sysctls${PERSIST_TIMEOUT:+, persistent service -p $PERSIST_TIMEOUT}"
 	topo_up "$config" "$knob" "$persist"
 
 	# The long-lived connection is opened to A while nothing else can serve it.
 	hold_open
 	# warm: A alone fills the port sets with TIME_WAIT entries to A.
-	if [[ $short == true ]]; then
-		phase warm "$P1" true
-	else
-		phase warm "$P1,$P2,$P3" true
-	fi
+	case $plan in
+	short) phase warm "$P1" true ;;
+	lastdest) phase warm "$P1,$P2" true ;;
+	*) phase warm "$P1,$P2,$P3" true ;;
+	esac
 
-	# draining: kube-proxy's graceful termination, A stays alive at weight 0.
-	phase draining "$P1" drain_a
+	if [[ $plan == lastdest ]]; then
+		# quiesced: the last server drains; nothing else has weight, A stays alive.
+		phase quiesced "$P1" quiesce_a
+	else
+		# draining: kube-proxy's graceful termination, A stays alive at weight 0.
+		phase draining "$P1" drain_a
+	fi
 	sleep 0.5 # a few more echoes after the burst, still on the weight-0 pod
 	hold_close
 
-	if [[ $short == false ]]; then
+	case $plan in
+	full)
 		# destroyed: the pod is gone, IPVS still holds its entries.
 		phase destroyed "$P2" pod_destroy A "$NS_A" va
 		# removed: kube-proxy ends the drain by deleting the real server.
 		phase removed "$P3" remove_a
-	fi
+		;;
+	lastdest)
+		# emptied: the last server is gone and deleted; the service has no destination.
+		phase emptied "$P2" empty_a
+		;;
+	esac
 	topo_down
 
-	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "topo": "%s", "short": %s, "ports_per_set": %s}' \
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "expire_quiescent_template": %s, "topo": "%s", "plan": "%s", "short": %s, "ports_per_set": %s}' \
 		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" \
-		"${persist:-null}" "$topo" "$short" "$PORTS_PER_SET")
+		"${PERSIST_TIMEOUT:-null}" "${PERSIST_EQT:-null}" "$topo" "$plan" \
+		"$([[ $plan == short ]] && echo true || echo false)" "$PORTS_PER_SET")
 	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
 		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"
 }

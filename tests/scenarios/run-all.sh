@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Runs the scenario tests (cases 1-12) in one guest boot and reports them TAP-like.
+# Runs the scenario tests (cases 1-13) in one guest boot and reports them TAP-like.
 #
 # Usage (inside the guest, as root):  tests/scenarios/run-all.sh [--only REGEX] [--lab] [--list]
 # From the host:  tests/vm/run.sh --abi "$(kmod/kernel.sh resolve 6.1)" -- \
@@ -17,13 +17,16 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # ---------------------------------------------------------------------------------------
-# Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST|TOPO" (TOPO: nat, dr or nat6, see
-# topo_select). Runs that share a set and its parameters are made one after the other,
-# without reloading the modules.
+# Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST|TOPO|PLAN" (PERSIST: the service's
+# -p timeout, "/1" appended for expire_quiescent_template=1, else 0, see persist_split;
+# TOPO: nat, dr or nat6, see topo_select; PLAN: the phases, see scenario). Runs that share
+# a set and its parameters are made one after the other, without reloading the modules.
 declare -A RUNS=(
 	[stock-legacy]="stock||legacy|-|"
 	[stock-modern]="stock||modern|-|"
 	[stock-persist]="stock||legacy|-|60"
+	[stock-persist-eqt1]="stock||legacy|-|60/1"
+	[stock-lastdest]="stock||legacy|-|||lastdest"
 	[stock-legacy-ct0]="stock||legacy-ct0|-|"
 	[stock-upstream]="stock||upstream|-|"
 	[plain-legacy]="plain||legacy|-|"
@@ -32,6 +35,8 @@ declare -A RUNS=(
 	[variant-legacy]="variant|conn_reuse_quiescent=1|legacy|1|"
 	[variant-knob1-modern]="variant|conn_reuse_quiescent=1|modern|1|"
 	[variant-persist]="variant|conn_reuse_quiescent=1|legacy|1|60"
+	[variant-persist-eqt1]="variant|conn_reuse_quiescent=1|legacy|1|60/1"
+	[variant-lastdest]="variant|conn_reuse_quiescent=1|legacy|1|||lastdest"
 	[variant-legacy-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1|"
 	[dr-stock-legacy]="stock||legacy|-||dr"
 	[dr-variant-knob1-ct0]="variant|conn_reuse_quiescent=1|legacy-ct0|1||dr"
@@ -40,11 +45,11 @@ declare -A RUNS=(
 	[v6-stock-legacy]="stock||legacy|-||nat6"
 	[v6-variant-legacy]="variant|conn_reuse_quiescent=1|legacy|1||nat6"
 )
-readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-legacy-ct0 stock-upstream
-	dr-stock-legacy v6-stock-legacy plain-legacy
+readonly RUN_ORDER=(stock-legacy stock-modern stock-persist stock-persist-eqt1 stock-lastdest
+	stock-legacy-ct0 stock-upstream dr-stock-legacy v6-stock-legacy plain-legacy
 	variant-knob0-legacy variant-knob0-modern variant-legacy variant-knob1-modern
-	variant-persist variant-legacy-ct0 dr-variant-knob1-ct0 dr-variant-knob2-ct0
-	dr-variant-knob3-legacy v6-variant-legacy)
+	variant-persist variant-persist-eqt1 variant-lastdest variant-legacy-ct0
+	dr-variant-knob1-ct0 dr-variant-knob2-ct0 dr-variant-knob3-legacy v6-variant-legacy)
 
 # Cases: name -> runs it judges. The sysctl case (7) and the splat checks (8) are made
 # by their own functions.
@@ -55,7 +60,8 @@ readonly CASE_ORDER=(
 	case3-variant-knob0-legacy-same-as-stock
 	case3-variant-knob0-modern-same-as-stock
 	case4-variant-knob1-modern-no-worse-than-stock
-	case5-persistence-reused-port-leaves-quiescent-pod
+	case5-persistence-eqt0-stays-like-stock
+	case5-persistence-eqt1-leaves-quiescent-pod
 	case6-conntrack0-stock-legacy-bug-reproduces
 	case6-conntrack0-variant-knob1-fixed
 	case7-sysctl
@@ -66,6 +72,8 @@ readonly CASE_ORDER=(
 	case11-dr-conntrack-drop-path
 	case12-ipv6-stock-legacy-bug-reproduces
 	case12-ipv6-variant-knob1-fixed
+	case13-all-weight0-reused-port-served-like-stock
+	case13-all-removed-reused-port-refused-not-stalled
 )
 declare -A CASE_RUNS=(
 	[case1-stock-legacy-bug-reproduces]="stock-legacy"
@@ -74,7 +82,8 @@ declare -A CASE_RUNS=(
 	[case3-variant-knob0-legacy-same-as-stock]="variant-knob0-legacy stock-legacy"
 	[case3-variant-knob0-modern-same-as-stock]="variant-knob0-modern stock-modern"
 	[case4-variant-knob1-modern-no-worse-than-stock]="variant-knob1-modern stock-modern"
-	[case5-persistence-reused-port-leaves-quiescent-pod]="variant-persist stock-persist"
+	[case5-persistence-eqt0-stays-like-stock]="variant-persist stock-persist"
+	[case5-persistence-eqt1-leaves-quiescent-pod]="variant-persist-eqt1 stock-persist-eqt1"
 	[case6-conntrack0-stock-legacy-bug-reproduces]="stock-legacy-ct0"
 	[case6-conntrack0-variant-knob1-fixed]="variant-legacy-ct0"
 	[case7-sysctl]=""
@@ -85,6 +94,8 @@ declare -A CASE_RUNS=(
 	[case11-dr-conntrack-drop-path]="dr-variant-knob3-legacy"
 	[case12-ipv6-stock-legacy-bug-reproduces]="v6-stock-legacy"
 	[case12-ipv6-variant-knob1-fixed]="v6-variant-legacy"
+	[case13-all-weight0-reused-port-served-like-stock]="variant-lastdest stock-lastdest"
+	[case13-all-removed-reused-port-refused-not-stalled]="variant-lastdest stock-lastdest"
 )
 
 declare -A RUN_STATE=() # label -> done | skip:REASON | fail:REASON
@@ -128,8 +139,8 @@ check_splats() {
 }
 
 do_run() {
-	local label=$1 set params config knob persist topo rc
-	IFS='|' read -r set params config knob persist topo <<<"${RUNS[$label]}"
+	local label=$1 set params config knob persist topo plan rc
+	IFS='|' read -r set params config knob persist topo plan <<<"${RUNS[$label]}"
 	if ! ensure_loaded "$set" "$params"; then
 		if ((MISSING)); then
 			RUN_STATE[$label]="skip:$WHY"
@@ -147,7 +158,7 @@ do_run() {
 	(
 		set -e
 		trap 'topo_down >/dev/null 2>&1' EXIT
-		scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}"
+		scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}" "$plan"
 	)
 	rc=$?
 	set -e
@@ -177,8 +188,15 @@ case_verdicts() {
 	case3-*) v=("same ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
 	case4-*) v=("no-worse ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
 	# The stock run must show the template sending the port to A, or the variant's
-	# result would prove nothing.
-	case5-*) v=("bug ${runs[1]}" "fixed ${runs[0]}") ;;
+	# result would prove nothing. At expire_quiescent_template=0 the variant keeps the
+	# template's choice, as stock does; at 1 it follows the scheduler and moves the port.
+	case5-*-eqt0-stays-like-stock) v=("bug ${runs[1]}" "same ${runs[0]} ${runs[1]}" "no-resched ${runs[0]}") ;;
+	case5-*-eqt1-leaves-quiescent-pod) v=("bug ${runs[1]}" "fixed ${runs[0]}") ;;
+	# Never worse than stock, with no other destination: a quiesced A still serves the
+	# reused ports (stock's answer); once A is gone and deleted, stock's SYNs wait for
+	# nothing and the variant's rescheduling gets an immediate refusal.
+	case13-all-weight0-*) v=("kept ${runs[1]}" "kept ${runs[0]}") ;;
+	case13-all-removed-*) v=("stalled ${runs[1]}" "refused ${runs[0]}") ;;
 	case9-*) v=("remedy ${runs[0]}") ;;
 	*) return 1 ;;
 	esac
@@ -290,17 +308,26 @@ case7() {
 	tap_result "case7-sysctl counters-read-only" "$status"
 
 	# A netns owned by a user namespace other than init's (rootless
-	# containers): creating it must still work, and the knob is its own.
+	# containers): creating it must still work, and the knob is there
+	# exactly when the kernel's own IPVS sysctls are (5.10 and 6.1 hide
+	# them all, later kernels show them), writable by that netns's root
+	# and its own.
 	if ! unshare --user --map-root-user true 2>/dev/null; then
 		# unshare(CLONE_NEWUSER) is refused with EPERM inside a chroot.
 		tap_skip "case7-sysctl netns-in-user-namespace" \
 			"this guest cannot create user namespaces (the command runs in a chroot)"
 	else
 		status=0
-		got=$(unshare --user --map-root-user --net sh -c \
-			'echo 3 >'"$KNOB"' && cat '"$KNOB" 2>&1) || status=1
-		note "knob in a netns of a new user namespace, after writing 3: $got"
-		[[ $got == 3 && $(knob_of guest) == 0 ]] || status=1
+		got=$(unshare --user --map-root-user --net sh -c '
+			stock=hidden ours=hidden
+			[ -e /proc/sys/net/ipv4/vs/conn_reuse_mode ] && stock=shown
+			if [ -e '"$KNOB"' ]; then
+				ours=unwritable
+				echo 3 >'"$KNOB"' && ours=$(cat '"$KNOB"')
+			fi
+			echo "$stock $ours"' 2>&1) || status=1
+		note "in a netns of a new user namespace, IPVS sysctls / our knob after writing 3: $got"
+		[[ ($got == "hidden hidden" || $got == "shown 3") && $(knob_of guest) == 0 ]] || status=1
 		tap_result "case7-sysctl netns-in-user-namespace" "$status"
 	fi
 

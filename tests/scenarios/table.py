@@ -5,7 +5,7 @@
 import json
 import sys
 
-PHASES = ("draining", "destroyed", "removed")
+PHASES = ("draining", "destroyed", "removed", "quiesced", "emptied")
 
 
 def errors_text(errors: dict) -> str:
@@ -30,7 +30,7 @@ def column(run: dict) -> dict:
             f"{lat['p50']}/{lat['p99']}" if lat["p50"] is not None else "-")
         d = p.get("reuse_stats_delta")
         cells[(name, "rescheduled")] = "n/a" if d is None else str(d.get("rescheduled"))
-        if name == "draining":
+        if name in ("draining", "quiesced"):
             h = p.get("hold") or {}
             ok = h.get("pod") == "A" and not h.get("error")
             cells[(name, "long-lived conn to A")] = "alive" if ok else f"broken: {h.get('error')}"
