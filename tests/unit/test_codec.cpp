@@ -211,6 +211,110 @@ TEST(Codec, Stats32OnlyReplyIsRead)
 	EXPECT_EQ(out.stats.outbps, 10u);
 }
 
+namespace {
+
+// A stats nest as the kernel writes it: u32 counters and rates in STATS (bytes u64), all u64 in STATS64.
+void put_stats_nest(nl_msg *m, int type, bool wide, const Stats &s)
+{
+	nlattr *st = nla_nest_start(m, type);
+	const std::uint64_t v[] = {s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes,
+				   s.cps,   s.inpps,  s.outpps,  s.inbps,   s.outbps};
+	for (int a = u::STATS_ATTR_CONNS; a <= u::STATS_ATTR_OUTBPS; a++) {
+		std::uint64_t x = v[a - u::STATS_ATTR_CONNS];
+		if (wide || a == u::STATS_ATTR_INBYTES || a == u::STATS_ATTR_OUTBYTES)
+			nla_put_u64(m, a, x);
+		else
+			nla_put_u32(m, a, static_cast<std::uint32_t>(x));
+	}
+	nla_nest_end(m, st);
+}
+
+// The report's figures: an older snapshot (4 conns, 9 InPkts) and a newer one (5, 13).
+const Stats kOlder{4, 9, 7, 600, 500, 1, 2, 3, 4, 5};
+const Stats kNewer{5, 13, 10, 900, 700, 6, 7, 8, 9, 10};
+
+Stats decode_service_with(bool stats64_first)
+{
+	auto m = reply(u::CMD_NEW_SERVICE);
+	nlattr *nest = nla_nest_start(m.get(), u::CMD_ATTR_SERVICE);
+	nla_put_u16(m.get(), u::SVC_ATTR_AF, AF_INET);
+	nla_put_u16(m.get(), u::SVC_ATTR_PROTOCOL, 6);
+	std::uint8_t addr[16] = {10, 96, 0, 10};
+	nla_put(m.get(), u::SVC_ATTR_ADDR, 16, addr);
+	nla_put_u16(m.get(), u::SVC_ATTR_PORT, htons(80));
+	nla_put_string(m.get(), u::SVC_ATTR_SCHED_NAME, "rr");
+	std::uint32_t flags[2] = {0, ~0u};
+	nla_put(m.get(), u::SVC_ATTR_FLAGS, sizeof(flags), flags);
+	nla_put_u32(m.get(), u::SVC_ATTR_TIMEOUT, 0);
+	nla_put_u32(m.get(), u::SVC_ATTR_NETMASK, ~0u);
+	if (stats64_first)
+		put_stats_nest(m.get(), u::SVC_ATTR_STATS64, true, kNewer);
+	put_stats_nest(m.get(), u::SVC_ATTR_STATS, false, kOlder);
+	if (!stats64_first)
+		put_stats_nest(m.get(), u::SVC_ATTR_STATS64, true, kNewer);
+	nla_nest_end(m.get(), nest);
+	Service out;
+	EXPECT_FALSE(codec::decode_service_msg(m.get(), out));
+	return out.stats;
+}
+
+Stats decode_dest_with(bool stats64_first)
+{
+	auto m = reply(u::CMD_NEW_DEST);
+	nlattr *nest = nla_nest_start(m.get(), u::CMD_ATTR_DEST);
+	std::uint8_t addr[16] = {10, 244, 1, 2};
+	nla_put(m.get(), u::DEST_ATTR_ADDR, 16, addr);
+	nla_put_u16(m.get(), u::DEST_ATTR_PORT, htons(8080));
+	for (int a : {u::DEST_ATTR_FWD_METHOD, u::DEST_ATTR_WEIGHT, u::DEST_ATTR_U_THRESH, u::DEST_ATTR_L_THRESH,
+		      u::DEST_ATTR_ACTIVE_CONNS, u::DEST_ATTR_INACT_CONNS, u::DEST_ATTR_PERSIST_CONNS})
+		nla_put_u32(m.get(), a, 0);
+	if (stats64_first)
+		put_stats_nest(m.get(), u::DEST_ATTR_STATS64, true, kNewer);
+	put_stats_nest(m.get(), u::DEST_ATTR_STATS, false, kOlder);
+	if (!stats64_first)
+		put_stats_nest(m.get(), u::DEST_ATTR_STATS64, true, kNewer);
+	nla_nest_end(m.get(), nest);
+	Dest out;
+	EXPECT_FALSE(codec::decode_dest_msg(m.get(), AF_INET, out));
+	return out.stats;
+}
+
+} // namespace
+
+TEST(Codec, ServiceStats64WinsOverStatsInEitherOrder)
+{
+	// libipvs's ipvs_services_parse_cb reads IPVS_SVC_ATTR_STATS64 when present, STATS only without it;
+	// so does the single-service path (IPVS_CMD_GET_SERVICE), which shares this decoder with the dump.
+	EXPECT_EQ(decode_service_with(false), kNewer);
+	EXPECT_EQ(decode_service_with(true), kNewer);
+}
+
+TEST(Codec, DestStats64WinsOverStatsInEitherOrder)
+{
+	EXPECT_EQ(decode_dest_with(false), kNewer);
+	EXPECT_EQ(decode_dest_with(true), kNewer);
+}
+
+TEST(Codec, Stats64CountersPastFourBillionAreKeptWhole)
+{
+	// STATS truncates conns/packets to u32; only STATS64 carries them whole.
+	Stats big = kNewer;
+	big.conns = (1ULL << 32) + 5;
+	big.inpkts = (1ULL << 33) + 13;
+	auto m = reply(u::CMD_NEW_SERVICE);
+	Service in;
+	in.af = AF_INET;
+	in.fwmark = 1;
+	in.sched_name = "rr";
+	in.netmask = ~0u;
+	in.stats = big;
+	ASSERT_FALSE(codec::put_service_reply(m.get(), in));
+	Service out;
+	ASSERT_FALSE(codec::decode_service_msg(m.get(), out));
+	EXPECT_EQ(out.stats.conns, (1ULL << 32) + 5);
+	EXPECT_EQ(out.stats.inpkts, (1ULL << 33) + 13);
+}
+
 TEST(Codec, InfoTimeoutsDaemon)
 {
 	auto mi = reply(u::CMD_GET_INFO);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Guest test suite: diffs `ipvs-drain list` (ipvsadm masked) against `ipvsadm -L` on 13 IPVS tables with
-# traffic, then checks status/enable/disable against the variant module; TAP-like output.
+# traffic, and list's failures (stderr bytes, exit status) against ipvsadm's, then checks
+# status/enable/disable against the variant module; TAP-like output.
 #
 #   client netns (10.0.0.2, fd00::2) --veth-- director (10.0.0.1, fd00::1; VIPs on dummy ipvs0)
 #   director (10.244.1.1, fd01::1)  --veth-- pods netns (10.244.1.2-5, fd01::2-5), servers on 80/443/8080, 53/5353
@@ -215,10 +216,13 @@ compare_sets() {
 			else
 				tap_not_ok "$name" "$(show_diff "$dir/theirs.$i" "$dir/ours.$i")"
 			fi
-		elif [ "$ra" != 0 ] && [ "$rb" != 0 ] && [ ! -s "$dir/ours.$i" ] &&
-			[ "$(line_count "$dir/ours.$i.err")" = 1 ]; then
+		elif [ "$ra" != 0 ] && [ "$ra" = "$rb" ] && same_file "$dir/theirs.$i" "$dir/ours.$i" &&
+			same_file "$dir/theirs.$i.err" "$dir/ours.$i.err"; then
 			err=$(first_line "$dir/ours.$i.err")
-			tap_ok "$name (both refuse; ours: ${err#ipvs-drain: })"
+			tap_ok "$name (both refuse alike, exit $ra: $err)"
+		elif [ "$ra" != 0 ] && [ "$rb" != 0 ]; then
+			tap_not_ok "$name (both refuse, differently: ipvsadm exit $ra, ipvs-drain exit $rb)" \
+				"$(show_diff "$dir/theirs.$i.err" "$dir/ours.$i.err")"
 		else
 			tap_not_ok "$name (ipvsadm exit $ra, ipvs-drain exit $rb)" \
 				"ipvsadm: $(first_line "$dir/theirs.$i.err")"$'\n'"ipvs-drain: $(first_line "$dir/ours.$i.err")"
@@ -542,6 +546,57 @@ cfg_big_bytes() {
 	fi
 }
 
+# ---- list's failures: ipvsadm's bytes ------------------------------------------------------------------
+
+readonly NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
+# compare_error OPTIONS [WRAPPER...]: `ipvsadm -L OPTIONS` fails, and `ipvs-drain list OPTIONS` fails the same
+# way: same exit status, same stdout and stderr bytes. WRAPPER (e.g. setpriv) runs both.
+compare_error() {
+	local o=$1; shift
+	local dir="$WORK/list_errors" ra=0 rb=0 name err
+	name="list_errors: $(label "$o")${1:+ (uid 65534)}"
+	mkdir -p "$dir"
+	# shellcheck disable=SC2086 # option sets are word lists
+	"$@" ipvsadm -L $o >"$dir/theirs" 2>"$dir/theirs.err" || ra=$?
+	# shellcheck disable=SC2086
+	masked "$@" "$BIN" list $o >"$dir/ours" 2>"$dir/ours.err" || rb=$?
+	err=$(first_line "$dir/theirs.err")
+	if [ "$ra" = 0 ]; then
+		tap_not_ok "$name: ipvsadm fails" "ipvsadm exit 0; stdout: $(first_line "$dir/theirs")"
+	elif [ "$ra" = "$rb" ] && same_file "$dir/theirs" "$dir/ours" && same_file "$dir/theirs.err" "$dir/ours.err"; then
+		tap_ok "$name: ipvsadm's exit $ra and stderr, byte for byte ($err)"
+	else
+		tap_not_ok "$name: ipvsadm's exit $ra and stderr, byte for byte" \
+			"ipvsadm exit $ra, ipvs-drain exit $rb; stderr:"$'\n'"$(show_diff "$dir/theirs.err" "$dir/ours.err")"$'\n'"stdout:"$'\n'"$(show_diff "$dir/theirs" "$dir/ours")"
+	fi
+}
+
+cfg_list_errors() {
+	ipvsadm -R <<-EOF
+		-A -t 10.96.0.10:80 -s rr
+		-a -t 10.96.0.10:80 -r 10.244.1.2:8080 -m -w 1
+		-A -f 1 -s rr
+		-a -f 1 -r 10.244.1.3:0 -m -w 1
+	EOF
+	local o
+	# Services that do not exist: the kernel answers ESRCH to IPVS_CMD_GET_SERVICE.
+	for o in "-n -t 10.99.9.9:80" "-n --stats -t 10.99.9.9:80" "-n --rate -t 10.99.9.9:80" \
+		"-n --stats --exact -t 10.99.9.9:80" "-n -t 10.96.0.10:81" "-n -u 10.96.0.10:80" "-n -u 10.99.9.9:53" \
+		"-n --sctp-service 10.99.9.9:5000" "-n -t [fd96::99]:80" "-t 10.99.9.9:http" "-n -f 3" "-n -f 3 -6" \
+		"-n -f 1 -6" "-n -f 3 --stats" "-n -f 3 --rate" "-n -t 10.99.9.9:80 --thresholds" \
+		"-n -t 10.99.9.9:80 --persistent-conn" "-n -t 10.99.9.9:80 --tun-info" "-n -t 10.99.9.9:80 --nosort"; do
+		compare_error "$o"
+	done
+	# Without CAP_NET_ADMIN the kernel refuses the first request, whatever is listed (ipvsadm's ipvs_init).
+	for o in "-n" "-n -t 10.96.0.10:80" "-n --stats" "-n -f 1" "-n --timeout" "-n --daemon" "-c -n"; do
+		compare_error "$o" "${NOBODY[@]}"
+	done
+	# Verbs other than list keep their own wording.
+	expect "list_errors: save without privileges keeps the 'ipvs-drain:' sentence" 1 \
+		"^ipvs-drain: Permission denied" masked "${NOBODY[@]}" "$BIN" save -n
+}
+
 # ---- errors without IPVS, and the variant module ------------------------------------------------------
 
 # expect NAME RC PATTERN CMD...: CMD exits RC, prints nothing on stdout, and one stderr line matching PATTERN.
@@ -698,7 +753,8 @@ not_loaded_checks
 modprobe ip_vs
 sysctl -qw net.ipv4.vs.conntrack=1
 
-for cfg in empty masq_v4 v6 fwmark persistence sched_flags thresholds methods many sctp daemon draining big_bytes; do
+for cfg in empty masq_v4 v6 fwmark persistence sched_flags thresholds methods many sctp daemon draining big_bytes \
+	list_errors; do
 	selected "$cfg" || continue
 	echo "# === $cfg ($(date +%T))"
 	ipvsadm -C
@@ -711,4 +767,5 @@ if [ "$VARIANT" = 1 ] && selected variant; then
 fi
 
 summary
-[ "$FAILED" = 0 ]
+# Not a bare test: under set -E a failing last command would run on_error and count one failure more.
+[ "$FAILED" = 0 ] || exit 1

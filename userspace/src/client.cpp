@@ -56,7 +56,7 @@ std::error_code Client::get_dests(Service &svc)
 	return ec;
 }
 
-std::error_code Client::get_services(std::vector<Service> &out)
+std::error_code Client::get_services(std::vector<Service> &out, bool with_dests)
 {
 	nl::Message msg;
 	if (auto ec = sock_.start(msg, u::CMD_GET_SERVICE, u::kGenlVersion, NLM_F_DUMP))
@@ -71,14 +71,15 @@ std::error_code Client::get_services(std::vector<Service> &out)
 	});
 	if (ec)
 		return ec;
-	for (auto &s : services)
-		if (auto dec = get_dests(s))
-			return dec;
+	if (with_dests)
+		for (auto &s : services)
+			if (auto dec = get_dests(s))
+				return dec;
 	out = std::move(services);
 	return {};
 }
 
-std::error_code Client::get_service(const ServiceKey &key, Service &out)
+std::error_code Client::get_service(const ServiceKey &key, Service &out, bool with_dests)
 {
 	nl::Message msg;
 	if (auto ec = sock_.start(msg, u::CMD_GET_SERVICE, u::kGenlVersion, 0))
@@ -96,7 +97,7 @@ std::error_code Client::get_service(const ServiceKey &key, Service &out)
 		return ec;
 	if (!got)
 		return {ESRCH, std::system_category()};
-	return get_dests(out);
+	return with_dests ? get_dests(out) : std::error_code{};
 }
 
 std::error_code Client::get_timeouts(Timeouts &out)

@@ -57,6 +57,20 @@ int kernel_failure(ipvs::Op op, const std::error_code &ec)
 	return fail(kExitFailure, ipvs::describe_error(op, ec) + ".");
 }
 
+// 'list' promises ipvsadm's bytes, its failures included: ipvsadm's stderr text and exit status, no prefix.
+int list_failure(ipvs::Op op, const std::error_code &ec)
+{
+	const ipvs::ListFailure f = ipvs::ipvsadm_list_failure(op, ec);
+	std::fputs(f.stderr_text.c_str(), stderr);
+	return f.exit_status;
+}
+
+int list_conn_failure(const char *text)
+{
+	std::fputs(text, stderr);
+	return kExitFailure;
+}
+
 int enter_netns(const std::string &name)
 {
 	auto ec = ipvs::sysctl::enter_netns(name);
@@ -86,7 +100,9 @@ const char kListHelp[] =
 	"  -f FWMARK [-6]           one firewall-mark service (IPv6 with -6)\n"
 	"  -S, --save [-n]          rules that 'ipvsadm -R' restores\n"
 	"\n"
-	"Exit status: 0 listed, 1 the kernel refused or IPVS is not loaded, 2 bad usage.\n";
+	"Errors are ipvsadm's too, word for word on stderr with its exit status: 1 when the kernel\n"
+	"refuses ('No such service'), 2 when it refuses the first request ('Can't initialize ipvs: ...',\n"
+	"e.g. not root). Bad usage exits 2 and IPVS not loaded exits 1, each with an 'ipvs-drain:' sentence.\n";
 
 const char kStatusHelp[] =
 	"Usage: ipvs-drain status [--json] [--netns NAME]\n"
@@ -133,15 +149,21 @@ int run_list(const std::vector<std::string> &args)
 	ipvs::Client client;
 	if (int rc = open_client(client))
 		return rc;
+	// ipvsadm's ipvs_init reads the info before anything else, whatever is listed: a caller without
+	// CAP_NET_ADMIN fails here, 'list -c' included.
+	ipvs::Info info;
+	if (auto ec = client.get_info(info))
+		return list_failure(ipvs::Op::GetInfo, ec);
 	static const ipvs::format::NoResolver numeric;
 	const ipvs::format::Resolver &res =
 		o.fmt.numeric ? static_cast<const ipvs::format::Resolver &>(numeric) : ipvs::format::libc_resolver();
 
 	if (o.connections) {
-		const char *path = "/proc/net/ip_vs_conn";
-		auto text = ipvs::procfs::read_file(path);
+		auto text = ipvs::procfs::read_file("/proc/net/ip_vs_conn");
 		if (!text)
-			return fail(kExitFailure, std::string("Cannot read ") + path + ": " + std::strerror(errno) + ".");
+			return list_conn_failure("cannot open file /proc/net/ip_vs_conn\n");
+		if (text->empty())
+			return list_conn_failure("unexpected input from /proc/net/ip_vs_conn\n");
 		// Parse and print line by line into one buffer; nothing is written before the last line parsed.
 		std::string out = ipvs::format::conn_header(o.fmt);
 		out.reserve(out.size() + text->size() + text->size() / 4);
@@ -153,28 +175,30 @@ int run_list(const std::vector<std::string> &args)
 	}
 	if (o.service) {
 		ipvs::Service svc;
-		if (auto ec = client.get_service(*o.service, svc))
-			return kernel_failure(ipvs::Op::GetService, ec);
+		if (auto ec = client.get_service(*o.service, svc, false))
+			return list_failure(ipvs::Op::GetService, ec);
+		if (auto ec = client.get_dests(svc))
+			return list_failure(ipvs::Op::GetDests, ec);
 		return emit(ipvs::format::list_one(svc, o.fmt, res));
 	}
 	if (o.timeout) {
 		ipvs::Timeouts t;
 		if (auto ec = client.get_timeouts(t))
-			return kernel_failure(ipvs::Op::GetTimeouts, ec);
+			return list_failure(ipvs::Op::GetTimeouts, ec);
 		return emit(ipvs::format::timeouts(t));
 	}
 	if (o.daemon) {
 		std::vector<ipvs::Daemon> d;
 		if (auto ec = client.get_daemons(d))
-			return kernel_failure(ipvs::Op::GetDaemons, ec);
+			return list_failure(ipvs::Op::GetDaemons, ec);
 		return emit(ipvs::format::daemons(d));
 	}
-	ipvs::Info info;
-	if (auto ec = client.get_info(info))
-		return kernel_failure(ipvs::Op::GetInfo, ec);
 	std::vector<ipvs::Service> services;
-	if (auto ec = client.get_services(services))
-		return kernel_failure(ipvs::Op::GetServices, ec);
+	if (auto ec = client.get_services(services, false))
+		return list_failure(ipvs::Op::GetServices, ec);
+	for (auto &s : services)
+		if (auto ec = client.get_dests(s))
+			return list_failure(ipvs::Op::GetDests, ec);
 	return emit(ipvs::format::list_all(info, services, o.fmt, res));
 }
 

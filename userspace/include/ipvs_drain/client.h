@@ -17,10 +17,12 @@ public:
 	static bool is_family_missing(const std::error_code &ec);
 
 	std::error_code get_info(Info &out);
-	// Services in the kernel's dump order, each with its dests (also dump order).
-	std::error_code get_services(std::vector<Service> &out);
+	// Services in the kernel's dump order, each with its dests (also dump order) unless !with_dests:
+	// then the caller asks get_dests itself, as ipvsadm does (it words that failure apart).
+	std::error_code get_services(std::vector<Service> &out, bool with_dests = true);
 	std::error_code get_dests(Service &svc);
-	std::error_code get_service(const ServiceKey &key, Service &out);
+	// One service (IPVS_CMD_GET_SERVICE without NLM_F_DUMP); ESRCH when the kernel has no such service.
+	std::error_code get_service(const ServiceKey &key, Service &out, bool with_dests = true);
 	std::error_code get_timeouts(Timeouts &out);
 	std::error_code get_daemons(std::vector<Daemon> &out);
 
