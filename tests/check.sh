@@ -132,6 +132,7 @@ tests/install-deps.sh || { fail_step "install-deps"; summary; exit 1; }
 
 if [ "$lab" = 0 ]; then
 	run_logged "scenario suite self-test (host)" build/logs/scenario-selftest.log tests/scenarios/selftest.sh
+	run_logged "bench report arithmetic (host)" build/logs/bench-report.log tests/vm-bench/test_report.py
 fi
 
 step "userspace build"

@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Guest side: times `ipvs-drain list -n` against `ipvsadm -Ln` (2,000 services x 4 destinations) and
-# `list -c -n` against `ipvsadm -Lnc` (a synthetic /proc/net/ip_vs_conn), median of ROUNDS runs each.
+# Guest side: the work of `ipvs-drain list -n` against `ipvsadm -Ln` (2,000 services x 4 destinations)
+# and of `list -c -n` against `ipvsadm -Lnc` (a synthetic /proc/net/ip_vs_conn), median of ROUNDS
+# runs each. Each run's figure is its process's own CPU time, user and kernel together
+# (tests/vm-bench/taskclock.py), never the wall clock; in a guest booted with `run.sh --icount`
+# that is its instruction count.
 #
-# Run by: tests/vm/run.sh --abi ABI --timeout 900 --out DIR -- tests/vm-userspace/perf.sh [ROUNDS] [CONNS]
-# Not part of `make check`: TCG timings say nothing about pass or fail. Prints one table of medians.
+# Run by: tests/vm/run.sh [--icount] --abi ABI --timeout 900 --out DIR -- tests/vm-userspace/perf.sh [ROUNDS] [CONNS]
+# Not part of `make check`: a cost says nothing about pass or fail. Prints one table of medians;
+# with PERF_RAW=FILE it also appends each run to FILE as tests/vm-bench/count.sh's "tool" lines.
 set -euo pipefail
 
 readonly HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -14,6 +18,8 @@ readonly ROUNDS="${1:-7}"
 readonly CONNS="${2:-100000}"
 readonly WORK="$(mktemp -d)"
 readonly SERVICES=2000 DESTS=4
+readonly TASKCLOCK="$REPO/tests/vm-bench/taskclock.py"
+readonly RAW="${PERF_RAW:-}"
 
 [ -x "$BIN" ] || { echo "perf: $BIN is not built" >&2; exit 1; }
 modprobe ip_vs
@@ -60,14 +66,11 @@ echo "perf: synthetic connection table of $(($(wc -l <"$WORK/ip_vs_conn") - 1)) 
 # file (with-conn-table.sh), so both tools read the same bytes; each round alternates which goes first.
 cat >"$WORK/inner.sh" <<'EOF'
 set -euo pipefail
-bin=$1 rounds=$2 work=$3
+bin=$1 rounds=$2 work=$3 taskclock=$4
 cmp -s "$work/ip_vs_conn" /proc/net/ip_vs_conn || { echo "perf: /proc/net/ip_vs_conn is not the synthetic table" >&2; exit 1; }
-time_one() { # prints microseconds for one run of "$@", output to /dev/null
-	local s e
-	s=${EPOCHREALTIME/./}
-	"$@" >/dev/null
-	e=${EPOCHREALTIME/./}
-	echo $((e - s))
+time_one() { # prints the CPU nanoseconds of one run of "$@", output to /dev/null
+	python3 "$taskclock" "$work/tc" "$@" >/dev/null
+	cat "$work/tc"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 for kind in svc conn; do
@@ -90,15 +93,23 @@ for kind in svc conn; do
 done
 EOF
 : >"$WORK/result"
-"$HERE/with-conn-table.sh" "$WORK/ip_vs_conn" bash "$WORK/inner.sh" "$BIN" "$ROUNDS" "$WORK"
+"$HERE/with-conn-table.sh" "$WORK/ip_vs_conn" bash "$WORK/inner.sh" "$BIN" "$ROUNDS" "$WORK" "$TASKCLOCK"
 
 echo
-echo "median of $ROUNDS runs (ms), $(uname -r), QEMU TCG guest"
+echo "median of $ROUNDS runs, process CPU time in ms (million instructions under --icount), $(uname -r)"
 printf '%-34s %10s %10s %7s\n' "comparison" "ipvs-drain" "ipvsadm" "ratio"
 while read -r kind o t rest; do
 	if [ "$kind" = svc ]; then label="list -n vs -Ln ($SERVICES x $DESTS)"; else label="list -c -n vs -Lnc ($CONNS)"; fi
-	awk -v l="$label" -v o="$o" -v t="$t" 'BEGIN { printf "%-34s %10.1f %10.1f %7.2f\n", l, o / 1000, t / 1000, o / t }'
-	echo "  raw us: $rest"
+	awk -v l="$label" -v o="$o" -v t="$t" 'BEGIN { printf "%-34s %10.1f %10.1f %7.2f\n", l, o / 1e6, t / 1e6, o / t }'
+	echo "  raw ns: $rest"
+	if [ -n "$RAW" ]; then
+		read -r -a ours <<<"${rest%|*}"
+		read -r -a theirs <<<"${rest#*|}"
+		for ((r = 0; r < ${#ours[@]}; r++)); do
+			printf 'tool\t%d\tlist_%s\tours\t1\t%s\n' $((r + 1)) "$kind" "${ours[r]}"
+			printf 'tool\t%d\tlist_%s\tipvsadm\t1\t%s\n' $((r + 1)) "$kind" "${theirs[r]}"
+		done >>"$RAW"
+	fi
 done <"$WORK/result"
 ipvsadm -C
 rm -rf "$WORK"
