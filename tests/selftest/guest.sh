@@ -173,6 +173,18 @@ run_selftest() {
 	echo "$status"
 }
 
+# after_case: unloads the set, and adds to the caller's problems array what went wrong
+# there or what the kernel reported in dmesg.
+after_case() {
+	unload_ipvs || problems+=("rmmod failed")
+	local splat
+	splat=$(dmesg | grep -E "$SPLAT_RE" || true)
+	if [[ -n $splat ]]; then
+		problems+=("kernel report in dmesg")
+		printf '%s\n' "$splat" | sed 's/^/# dmesg: /'
+	fi
+}
+
 report() {
 	local result=$1 desc=$2 reason=${3:-}
 	n=$((n + 1))
@@ -230,13 +242,7 @@ run_case() {
 		*) problems+=("selftest exit status $status") ;;
 		esac
 	fi
-	unload_ipvs || problems+=("rmmod failed")
-	local splat
-	splat=$(dmesg | grep -E "$SPLAT_RE" || true)
-	if [[ -n $splat ]]; then
-		problems+=("kernel report in dmesg")
-		printf '%s\n' "$splat" | sed 's/^/# dmesg: /'
-	fi
+	after_case
 	if ((${#problems[@]})); then
 		local IFS=';'
 		report fail "$desc" "${problems[*]}"
@@ -301,4 +307,5 @@ main() {
 	((failed == 0))
 }
 
-main "$@"
+# tests/upstream/guest.sh sources this file for its functions.
+[[ ${BASH_SOURCE[0]} != "$0" ]] || main "$@"
