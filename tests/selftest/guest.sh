@@ -44,15 +44,17 @@ selftest_dir=""
 reference=1
 n=0 passed=0 failed=0 skipped=0
 
-# Loads our set: outside dependencies through modprobe (stock), then ip_vs.ko with the
-# knob, then every other module of the set, so that nothing autoloads from the stock set.
-load_variant() {
-	local param=$1 ko dep
+# load_dir DIR [IP_VS ARGS...]: loads the IPVS set in DIR (.ko, or compressed where kmod's
+# insmod reads it) by path: outside dependencies through modprobe (stock), then ip_vs with
+# ARGS, then every other module of the set, so that nothing autoloads from another set.
+load_dir() {
+	local dir=$1 ko dep
+	shift
 	local -A deps=()
-	for ko in "$ko_dir"/*.ko; do
+	for ko in "$dir"/*.ko*; do
 		IFS=, read -ra list <<<"$(modinfo -F depends "$ko")"
 		for dep in "${list[@]}"; do
-			[[ -n $dep && ! -e $ko_dir/$dep.ko ]] && deps[$dep]=1
+			[[ -n $dep ]] && ! compgen -G "$dir/$dep.ko*" >/dev/null && deps[$dep]=1
 		done
 	done
 	for dep in "${!deps[@]}"; do
@@ -61,17 +63,22 @@ load_variant() {
 			return 1
 		}
 	done
-	insmod "$ko_dir/ip_vs.ko" "conn_reuse_quiescent=$param" || {
-		log "insmod ip_vs.ko conn_reuse_quiescent=$param failed"
+	insmod "$(compgen -G "$dir/ip_vs.ko*" | head -n 1)" "$@" || {
+		log "insmod of $dir's ip_vs${*:+ $*} failed"
 		return 1
 	}
-	for ko in "$ko_dir"/*.ko; do
-		[[ $(basename "$ko") == ip_vs.ko ]] && continue
+	for ko in "$dir"/*.ko*; do
+		[[ $(basename "$ko") == ip_vs.ko* ]] && continue
 		insmod "$ko" || {
 			log "insmod $ko failed"
 			return 1
 		}
 	done
+}
+
+# Our set, with the knob's initial value.
+load_variant() {
+	load_dir "$ko_dir" "conn_reuse_quiescent=$1"
 }
 
 loaded_ipvs_modules() {

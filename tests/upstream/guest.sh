@@ -30,35 +30,9 @@ USAGE
 }
 
 # The image's own IPVS modules, loaded by path: modprobe would take the series' ones from
-# updates/. Their outside dependencies come through modprobe; every module of the set is
-# loaded so that nothing autoloads from updates/ during the selftest.
+# updates/.
 load_stock() {
-	local dir ko dep
-	dir=/lib/modules/$(uname -r)/kernel/net/netfilter/ipvs
-	local -A deps=()
-	for ko in "$dir"/*.ko*; do
-		IFS=, read -ra list <<<"$(modinfo -F depends "$ko")"
-		for dep in "${list[@]}"; do
-			[[ -n $dep ]] && ! compgen -G "$dir/$dep.ko*" >/dev/null && deps[$dep]=1
-		done
-	done
-	for dep in "${!deps[@]}"; do
-		modprobe "$dep" || {
-			log "modprobe $dep failed"
-			return 1
-		}
-	done
-	insmod "$(compgen -G "$dir/ip_vs.ko*" | head -n 1)" || {
-		log "insmod of the stock ip_vs failed"
-		return 1
-	}
-	for ko in "$dir"/*.ko*; do
-		[[ $(basename "$ko") == ip_vs.ko* ]] && continue
-		insmod "$ko" || {
-			log "insmod $ko failed"
-			return 1
-		}
-	done
+	load_dir "/lib/modules/$(uname -r)/kernel/net/netfilter/ipvs"
 }
 
 # Reads or writes the knob in netns $1; prints the value or the error.
