@@ -192,6 +192,30 @@ after_case() {
 	fi
 }
 
+# status_problem STATUS: adds to the caller's problems what a failed selftest run's exit
+# status says.
+status_problem() {
+	case $1 in
+	124) problems+=("selftest timed out after ${SELFTEST_TIMEOUT}s") ;;
+	125) problems+=("selftest could not be adapted to TCG") ;;
+	*) problems+=("selftest exit status $1") ;;
+	esac
+}
+
+# finish_case DESC [SKIP_REASON]: after_case, then the case's TAP line: not ok with the
+# caller's problems, else skipped with SKIP_REASON when given, else ok.
+finish_case() {
+	after_case
+	if ((${#problems[@]})); then
+		local IFS=';'
+		report fail "$1" "${problems[*]}"
+	elif [[ -n ${2:-} ]]; then
+		report skip "$1" "$2"
+	else
+		report pass "$1"
+	fi
+}
+
 report() {
 	local result=$1 desc=$2 reason=${3:-}
 	n=$((n + 1))
@@ -242,24 +266,16 @@ run_case() {
 			check_origin ours || problems+=("a stock module was autoloaded during the selftest")
 		fi
 		case $status in
-		0) ;;
-		"$KSFT_SKIP") ;;
-		124) problems+=("selftest timed out after ${SELFTEST_TIMEOUT}s") ;;
-		125) problems+=("selftest could not be adapted to TCG") ;;
-		*) problems+=("selftest exit status $status") ;;
+		0 | "$KSFT_SKIP") ;;
+		*) status_problem "$status" ;;
 		esac
 	fi
-	after_case
-	if ((${#problems[@]})); then
-		local IFS=';'
-		report fail "$desc" "${problems[*]}"
-	elif [[ $status == "$KSFT_SKIP" ]]; then
-		local why
-		why=$(grep -i 'skip' "$SELFTEST_LOG" | tail -n 1 || true)
-		report skip "$desc" "selftest exited with kselftest skip (4)${why:+: $why}"
-	else
-		report pass "$desc"
+	local skip=''
+	if [[ $status == "$KSFT_SKIP" ]]; then
+		skip=$(grep -i 'skip' "$SELFTEST_LOG" | tail -n 1 || true)
+		skip="selftest exited with kselftest skip (4)${skip:+: $skip}"
 	fi
+	finish_case "$desc" "$skip"
 }
 
 main() {

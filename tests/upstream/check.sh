@@ -18,7 +18,8 @@ readonly SELFTEST_EXT="$BUILD/selftest"
 readonly HEADERS="$CACHE_DIR/upstream/headers-$ABI"
 readonly TIMEOUT=${UPSTREAM_TIMEOUT:-2400}
 
-n=0 passed=0 failed=0 skipped=0
+# shellcheck source=tests/lib/tap.sh
+source "$TOP/tests/lib/tap.sh"
 
 usage() {
 	cat <<'USAGE'
@@ -35,21 +36,9 @@ Prints TAP lines and "N passed, N failed, N skipped"; exits 1 if anything failed
 USAGE
 }
 
-tap() {
-	local result=$1 desc=$2
-	n=$((n + 1))
-	if [[ $result == pass ]]; then
-		passed=$((passed + 1))
-		echo "ok $n - $desc"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $desc"
-	fi
-}
-
+# finish: the plan and the counts line; exits 1 if anything failed or nothing passed.
 finish() {
-	echo "$passed passed, $failed failed, $skipped skipped"
-	((failed == 0 && passed > 0))
+	tap_end && ((TAP_PASS > 0))
 	exit $?
 }
 
@@ -115,9 +104,9 @@ main() {
 	}
 	echo "TAP version 13"
 	if apply_series; then
-		tap pass "patches/upstream/0*.patch apply to pristine Linux 7.3 with --fuzz=0"
+		tap_ok "patches/upstream/0*.patch apply to pristine Linux 7.3 with --fuzz=0"
 	else
-		tap fail "patches/upstream/0*.patch apply to pristine Linux 7.3 with --fuzz=0"
+		tap_not_ok "patches/upstream/0*.patch apply to pristine Linux 7.3 with --fuzz=0"
 		finish
 	fi
 
@@ -125,21 +114,21 @@ main() {
 	if kdir=$(patched_headers) && echo "# headers: $kdir" &&
 		"$TOP/kmod/build.sh" --kver "$ABI" --kdir "$kdir" --ksrc "$TREE" --stock \
 			--out "$KO_DIR" 2>&1 | sed 's/^/# /' && [[ ${PIPESTATUS[0]} == 0 && -e $KO_DIR/ip_vs.ko ]]; then
-		tap pass "the 7.3 IPVS module set builds from the series (headers with its ip_vs.h)"
+		tap_ok "the 7.3 IPVS module set builds from the series (headers with its ip_vs.h)"
 	else
-		tap fail "the 7.3 IPVS module set builds from the series (headers with its ip_vs.h)"
+		tap_not_ok "the 7.3 IPVS module set builds from the series (headers with its ip_vs.h)"
 		finish
 	fi
 	if modinfo -F parm "$KO_DIR/ip_vs.ko" | grep -q conn_reuse_quiescent ||
 		[[ -n $(modinfo -F variant "$KO_DIR/ip_vs.ko") ]]; then
-		tap fail "the series' ip_vs.ko has no module parameter nor MODULE_INFO of the out-of-tree set"
+		tap_not_ok "the series' ip_vs.ko has no module parameter nor MODULE_INFO of the out-of-tree set"
 	else
-		tap pass "the series' ip_vs.ko has no module parameter nor MODULE_INFO of the out-of-tree set"
+		tap_ok "the series' ip_vs.ko has no module parameter nor MODULE_INFO of the out-of-tree set"
 	fi
 
 	local shipped
 	shipped=$("$TOP/tests/selftest/prepare.sh" "$ABI") || {
-		tap fail "the 7.3 ipvs.sh selftest is prepared"
+		tap_not_ok "the 7.3 ipvs.sh selftest is prepared"
 		finish
 	}
 	extended_selftest "$shipped"
@@ -151,7 +140,7 @@ main() {
 	set +e
 	"$TOP/tests/vm/run.sh" --abi "$ABI" --ko "$KO_DIR" --timeout "$TIMEOUT" --out "$out" -- \
 		"$SELF_DIR/guest.sh" --ko "$KO_DIR" "$shipped" "$SELFTEST_EXT" | tee "$log" |
-		awk -v base="$n" '
+		awk -v base="$TAP_N" '
 			/^(TAP version|1\.\.[0-9]+$|[0-9]+ passed, )/ { next }
 			match($0, /^(not )?ok [0-9]+ /) {
 				head = substr($0, 1, RLENGTH - 1); sub(/ [0-9]+$/, "", head)
@@ -165,15 +154,15 @@ main() {
 	local -a counts
 	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
 	if [[ -z $line ]]; then
-		tap fail "the guest suite ended with its counts (tests/vm/run.sh exit $status; see $out/console.log)"
+		tap_not_ok "the guest suite ended with its counts (tests/vm/run.sh exit $status; see $out/console.log)"
 	else
 		read -ra counts <<<"${line//[^0-9 ]/}"
-		passed=$((passed + counts[0]))
-		failed=$((failed + counts[1]))
-		skipped=$((skipped + counts[2]))
-		n=$((n + counts[0] + counts[1] + counts[2]))
+		TAP_PASS=$((TAP_PASS + counts[0]))
+		TAP_FAIL=$((TAP_FAIL + counts[1]))
+		TAP_SKIP=$((TAP_SKIP + counts[2]))
+		TAP_N=$((TAP_N + counts[0] + counts[1] + counts[2]))
 		((status == 0 || counts[1] > 0)) ||
-			tap fail "the guest exited $status without counting a failure"
+			tap_not_ok "the guest exited $status without counting a failure"
 	fi
 	finish
 }

@@ -127,19 +127,11 @@ upstream_case() {
 				fi
 				;;
 			newcase:0) problems+=("the new case passed on the stock modules") ;;
-			*:124) problems+=("selftest timed out after ${SELFTEST_TIMEOUT}s") ;;
-			*:125) problems+=("selftest could not be adapted to TCG") ;;
-			*) problems+=("selftest exit status $status") ;;
+			*) status_problem "$status" ;;
 			esac
 		fi
 	fi
-	after_case
-	if ((${#problems[@]})); then
-		local IFS=';'
-		report fail "$desc" "${problems[*]}"
-	else
-		report pass "$desc"
-	fi
+	finish_case "$desc"
 }
 
 upstream_main() {
