@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Installs the Debian packages that building and testing ipvs-drain need (--bench: and make bench).
+# Installs the Debian packages that building and testing ipvs-drain need (--bench: and make
+# bench; --kernel-tree: and a build against a whole kernel tree, tests/kmod/nosysctl.sh).
 set -euo pipefail
 
 pkgs=(
@@ -9,8 +10,19 @@ pkgs=(
 	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves mmdebstrap mount
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
 )
-# make bench also compares against ApacheBench and crafts SYNs with trafgen.
-[ "${1:-}" = --bench ] && pkgs+=(apache2-utils netsniff-ng)
+for opt in "$@"; do
+	case $opt in
+	# make bench also compares against ApacheBench and crafts SYNs with trafgen.
+	--bench) pkgs+=(apache2-utils netsniff-ng) ;;
+	# A kernel tree builds what Debian's prebuilt headers ship: kconfig's parser (flex,
+	# bison), objtool (libelf), the signing tool (libssl).
+	--kernel-tree) pkgs+=(flex bison libelf-dev libssl-dev bc perl binutils) ;;
+	*)
+		echo "install-deps: unknown option '$opt' (--bench, --kernel-tree)" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -76,23 +76,10 @@ stop() {
 	exit 1
 }
 
-# Tools a kernel tree needs that Debian's prebuilt headers do not: kconfig's parser is
-# generated with flex and bison, objtool links libelf.
-missing=()
-command -v flex >/dev/null || missing+=(flex)
-command -v bison >/dev/null || missing+=(bison)
-dpkg-query -W -f '${Status}' libelf-dev 2>/dev/null | grep -q 'ok installed' || missing+=(libelf-dev)
-for t in make:make gcc:gcc bc:bc perl:perl xz:xz-utils nm:binutils modinfo:kmod; do
-	command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
-done
-dpkg-query -W -f '${Status}' libssl-dev 2>/dev/null | grep -q 'ok installed' || missing+=(libssl-dev)
-if ((${#missing[@]})); then
-	[[ $(id -u) == 0 ]] ||
-		die "building a kernel tree needs ${missing[*]}: install them (apt-get install --no-install-recommends ${missing[*]}) or run this as root"
-	echo "# installing ${missing[*]} (apt-get install --no-install-recommends): a kernel tree's kconfig and objtool are built from source"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-		die "cannot install ${missing[*]}"
-fi
+# Tools a kernel tree needs that Debian's prebuilt headers do not (kconfig's parser, objtool,
+# the signing tool): make deps's installer knows them.
+"$top/tests/install-deps.sh" --kernel-tree ||
+	die "building a kernel tree needs more packages: run tests/install-deps.sh --kernel-tree as root"
 
 # 1. The sources: the tarball in the cache, else fetched.
 tarball=$cache/source/linux-source-6.1-$debver/usr/src/linux-source-6.1.tar.xz
