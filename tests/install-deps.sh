@@ -9,6 +9,9 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libgtest-dev
 	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves mmdebstrap mount
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
+	# /etc/services: the listings without -n print port names, and the comparisons give
+	# ports by name (10.96.0.10:http); a minimal root has no such file.
+	netbase
 )
 for opt in "$@"; do
 	case $opt in
