@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "ipvs_drain/format.h"
+#include "ipvs_drain/json.h"
 #include "ipvs_drain/uapi.h"
 
 namespace ipvs::status {
@@ -48,39 +49,6 @@ const Service *find_service(const std::vector<Service> &services, const ConnEntr
 					return &s;
 	return nullptr;
 }
-
-std::string json_escape(const std::string &s)
-{
-	std::string out = "\"";
-	for (unsigned char c : s) {
-		switch (c) {
-		case '"':
-			out += "\\\"";
-			break;
-		case '\\':
-			out += "\\\\";
-			break;
-		case '\n':
-			out += "\\n";
-			break;
-		case '\t':
-			out += "\\t";
-			break;
-		default:
-			if (c < 0x20) {
-				char buf[8];
-				std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-				out += buf;
-			} else {
-				out += static_cast<char>(c);
-			}
-		}
-	}
-	return out + "\"";
-}
-
-std::string json_opt_int(const std::optional<int> &v) { return v ? std::to_string(*v) : "null"; }
-std::string json_opt_str(const std::optional<std::string> &v) { return v ? json_escape(*v) : "null"; }
 
 std::optional<int> sysctl_value(const Report &r, const char *name)
 {
@@ -291,61 +259,44 @@ std::string render_text(const Report &r)
 
 std::string render_json(const Report &r)
 {
-	std::string o = "{\n";
-	o += "  \"schema\": 1,\n";
-	o += "  \"kernel\": " + json_escape(r.kernel) + ",\n";
-	o += "  \"netns\": " + json_opt_str(r.netns) + ",\n";
-	o += "  \"ipvs_version\": " + json_escape(r.ipvs_version) + ",\n";
-	o += "  \"variant\": {\"loaded\": " + std::string(r.variant_loaded ? "true" : "false") +
-	     ", \"version\": " + json_opt_str(r.variant_version) + "},\n";
-	auto fix = kernel_has_nodest_fix(r.kernel);
-	o += "  \"kernel_has_upstream_nodest_fix\": " + std::string(fix ? "true" : "null") + ",\n";
-	o += "  \"sysctls\": {";
-	for (std::size_t i = 0; i < r.sysctls.size(); i++)
-		o += (i ? ", " : "") + json_escape(r.sysctls[i].first) + ": " + json_opt_int(r.sysctls[i].second);
-	o += "},\n";
-	o += "  \"counters\": ";
-	if (!r.counters) {
-		o += "null";
-	} else {
-		o += "{";
-		bool first = true;
-		for (const auto &[k, v] : *r.counters) {
-			o += (first ? "" : ", ") + json_escape(k) + ": " + std::to_string(v);
-			first = false;
-		}
-		o += "}";
-	}
-	o += ",\n";
+	Json sysctls = Json::object();
+	for (const auto &[k, v] : r.sysctls)
+		sysctls[k] = or_null(v);
+	Json services = Json::array();
 	std::uint64_t total = 0;
-	for (const ServiceRisk &s : r.risk)
-		total += s.entries();
-	o += "  \"risk\": {\"total\": " + std::to_string(total) + ", \"services\": [";
-	for (std::size_t i = 0; i < r.risk.size(); i++) {
-		const ServiceRisk &s = r.risk[i];
-		o += i ? ",\n    " : "\n    ";
-		o += "{\"service\": " + json_escape(s.name);
-		o += ", \"protocol\": " + json_escape(s.fwmark ? "FWM" : format::protocol_name(s.protocol));
-		o += ", \"address\": " + (s.fwmark ? std::string("null") : json_escape(addr_to_string(s.af, s.addr)));
-		o += ", \"port\": " + (s.fwmark ? std::string("null") : std::to_string(s.port));
-		o += ", \"fwmark\": " + (s.fwmark ? std::to_string(s.fwmark) : std::string("null"));
-		o += ", \"entries\": " + std::to_string(s.entries()) + ", \"destinations\": [";
-		for (std::size_t j = 0; j < s.dests.size(); j++) {
-			const DestRisk &d = s.dests[j];
+	for (const ServiceRisk &s : r.risk) {
+		Json dests = Json::array();
+		for (const DestRisk &d : s.dests) {
 			const char *fwd = d.present ? format::fwd_name(d.conn_flags) : nullptr;
-			o += j ? ", " : "";
-			o += "{\"address\": " + json_escape(addr_to_string(d.af, d.addr)) + ", \"port\": " + std::to_string(d.port) +
-			     ", \"present\": " + (d.present ? "true" : "false") +
-			     ", \"weight\": " + (d.present ? std::to_string(d.weight) : std::string("null")) +
-			     ", \"forward\": " + (fwd ? json_escape(fwd) : std::string("null")) +
-			     ", \"time_wait\": " + std::to_string(d.time_wait) + ", \"close\": " + std::to_string(d.close) +
-			     ", \"fin_wait_nooutput\": " + std::to_string(d.fin_wait_nooutput) + "}";
+			dests.push_back({{"address", addr_to_string(d.af, d.addr)},
+					 {"port", d.port},
+					 {"present", d.present},
+					 {"weight", d.present ? Json(d.weight) : Json()},
+					 {"forward", fwd ? Json(fwd) : Json()},
+					 {"time_wait", d.time_wait},
+					 {"close", d.close},
+					 {"fin_wait_nooutput", d.fin_wait_nooutput}});
 		}
-		o += "]}";
+		services.push_back({{"service", s.name},
+				    {"protocol", s.fwmark ? "FWM" : format::protocol_name(s.protocol)},
+				    {"address", s.fwmark ? Json() : Json(addr_to_string(s.af, s.addr))},
+				    {"port", s.fwmark ? Json() : Json(s.port)},
+				    {"fwmark", s.fwmark ? Json(s.fwmark) : Json()},
+				    {"entries", s.entries()},
+				    {"destinations", std::move(dests)}});
+		total += s.entries();
 	}
-	o += r.risk.empty() ? "]},\n" : "\n  ]},\n";
-	o += "  \"advice\": " + json_escape(r.advice) + "\n}\n";
-	return o;
+	Json j = {{"schema", 1},
+		  {"kernel", r.kernel},
+		  {"netns", or_null(r.netns)},
+		  {"ipvs_version", r.ipvs_version},
+		  {"variant", {{"loaded", r.variant_loaded}, {"version", or_null(r.variant_version)}}},
+		  {"kernel_has_upstream_nodest_fix", kernel_has_nodest_fix(r.kernel) ? Json(true) : Json()},
+		  {"sysctls", std::move(sysctls)},
+		  {"counters", or_null(r.counters)},
+		  {"risk", {{"total", total}, {"services", std::move(services)}}},
+		  {"advice", r.advice}};
+	return dump(j);
 }
 
 } // namespace ipvs::status

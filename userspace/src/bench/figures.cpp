@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <set>
 
+#include "ipvs_drain/json.h"
+
 namespace ipvs::bench {
 
 namespace {
@@ -18,65 +20,57 @@ std::string fmt(const char *f, double v)
 	return buf;
 }
 
-std::string num(double v) { return fmt("%.3f", v); }
+// A figure at the precision it is reported to: @per_unit steps per unit (1000: milliseconds of a second).
+double rounded(double v, double per_unit) { return std::round(v * per_unit) / per_unit; }
+double seconds(double s) { return rounded(s, 1000); }
 
-template <class Map> std::string json_map(const Map &m)
-{
-	std::string o = "{";
-	bool first = true;
-	for (const auto &[k, v] : m) {
-		o += (first ? "\"" : ", \"") + json_escape(k) + "\": " + std::to_string(v);
-		first = false;
-	}
-	return o + "}";
-}
-
-std::string opt_str(const std::optional<std::string> &s) { return s ? "\"" + json_escape(*s) + "\"" : "null"; }
-std::string opt_bool(const std::optional<bool> &b) { return b ? (*b ? "true" : "false") : "null"; }
-
-std::string phase_json(const PhaseResult &p)
+Json phase_json(const PhaseResult &p)
 {
 	const PhaseFigures &f = p.fig;
-	std::string o = "        {\"phase\": \"" + json_escape(f.phase) + "\", \"attempts\": " + std::to_string(f.attempts) +
-			", \"ok\": " + std::to_string(f.ok) + ", \"errors\": " + json_map(f.errors) +
-			", \"pods\": " + json_map(f.pods) + ",\n         \"connect_us\": ";
-	if (f.connect_us)
-		o += "{\"p50\": " + std::to_string(f.connect_us->p50) + ", \"p90\": " + std::to_string(f.connect_us->p90) +
-		     ", \"p99\": " + std::to_string(f.connect_us->p99) + ", \"p99_9\": " + std::to_string(f.connect_us->p999) +
-		     ", \"max\": " + std::to_string(f.connect_us->max) + "}";
-	else
-		o += "null";
-	o += ", \"over_900ms\": " + std::to_string(f.over_900ms) +
-	     ", \"client_closed_first\": " + std::to_string(f.client_closed_first) + ", \"wall_s\": " + num(f.wall_s) +
-	     ", \"conn_per_s\": " + fmt("%.1f", f.conn_per_s) + ",\n         \"old_pod_entries\": " +
-	     (p.old_pod_entries ? std::to_string(*p.old_pod_entries) : "null") +
-	     ", \"counters_delta\": " + (p.counters_delta ? json_map(*p.counters_delta) : "null") +
-	     ", \"start_s\": " + num(p.start_us / 1e6) + ", \"end_s\": " + num(p.end_us / 1e6) + "}";
-	return o;
+	Json latency;
+	if (const auto &l = f.connect_us)
+		latency = {{"p50", l->p50}, {"p90", l->p90}, {"p99", l->p99}, {"p99_9", l->p999}, {"max", l->max}};
+	return {{"phase", f.phase},
+		{"attempts", f.attempts},
+		{"ok", f.ok},
+		{"errors", f.errors},
+		{"pods", f.pods},
+		{"connect_us", std::move(latency)},
+		{"over_900ms", f.over_900ms},
+		{"client_closed_first", f.client_closed_first},
+		{"wall_s", seconds(f.wall_s)},
+		{"conn_per_s", rounded(f.conn_per_s, 10)},
+		{"old_pod_entries", or_null(p.old_pod_entries)},
+		{"counters_delta", or_null(p.counters_delta)},
+		{"start_s", seconds(p.start_us / 1e6)},
+		{"end_s", seconds(p.end_us / 1e6)}};
+}
+
+Json config_json(const ConfigResult &c)
+{
+	Json sysctls = Json::object(), markers = Json::array(), phases = Json::array();
+	for (const auto &[k, v] : c.sysctls)
+		sysctls[k] = v;
+	for (const Marker &m : c.markers)
+		markers.push_back({{"label", m.label}, {"t_s", seconds(m.t_us / 1e6)}});
+	for (const PhaseResult &p : c.phases)
+		phases.push_back(phase_json(p));
+	return {{"name", c.name},
+		{"skipped", or_null(c.skipped)},
+		{"failed", or_null(c.failed)},
+		{"sysctls", std::move(sysctls)},
+		{"hold", {{"pod", or_null(c.hold_pod)}, {"alive_after_draining", or_null(c.hold_alive)}}},
+		{"drain_s", c.drain_s ? Json(seconds(*c.drain_s)) : Json()},
+		{"drain_watched_s", seconds(c.drain_watched_s)},
+		{"cleanup", {{"service_gone", or_null(c.service_gone)}, {"namespaces_gone", or_null(c.namespaces_gone)}}},
+		{"markers", std::move(markers)},
+		{"phases", std::move(phases)}};
 }
 
 const char *kPodColours[] = {"#4c78a8", "#54a24b", "#b279a2", "#72b7b2", "#eeca3b", "#9d755d"};
 const char *kErrColours[] = {"#e45756", "#f58518", "#ff9da6", "#bab0ac", "#d62728", "#8c564b"};
 
 } // namespace
-
-std::string json_escape(const std::string &s)
-{
-	std::string o;
-	for (unsigned char c : s) {
-		if (c == '"' || c == '\\') {
-			o += '\\';
-			o += static_cast<char>(c);
-		} else if (c < 0x20) {
-			char buf[8];
-			std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-			o += buf;
-		} else {
-			o += static_cast<char>(c);
-		}
-	}
-	return o;
-}
 
 std::string xml_escape(const std::string &s)
 {
@@ -135,35 +129,20 @@ PhaseFigures summarize(const std::string &phase, const std::vector<ConnRecord> &
 
 std::string render_json(const Report &r)
 {
-	std::string o = "{\n  \"schema\": 1,\n  \"mode\": \"" + json_escape(r.mode) + "\",\n  \"kernel\": \"" +
-			json_escape(r.kernel) + "\",\n  \"variant_loaded\": " + (r.variant_loaded ? "true" : "false") +
-			",\n  \"kernel_has_upstream_nodest_fix\": " + opt_bool(r.kernel_has_upstream_fix) +
-			",\n  \"target\": " + (r.target.empty() ? "null" : "\"" + json_escape(r.target) + "\"") +
-			",\n  \"ports\": \"" + json_escape(r.ports) + "\",\n  \"concurrency\": " +
-			std::to_string(r.concurrency) + ",\n  \"rate\": " + fmt("%.1f", r.rate) +
-			",\n  \"connect_timeout_s\": " + num(r.connect_timeout_s) + ",\n  \"configs\": [";
-	for (std::size_t i = 0; i < r.configs.size(); i++) {
-		const ConfigResult &c = r.configs[i];
-		o += i ? ",\n" : "\n";
-		o += "    {\n      \"name\": \"" + json_escape(c.name) + "\",\n      \"skipped\": " + opt_str(c.skipped) +
-		     ",\n      \"failed\": " + opt_str(c.failed) + ",\n      \"sysctls\": {";
-		for (std::size_t k = 0; k < c.sysctls.size(); k++)
-			o += (k ? ", \"" : "\"") + json_escape(c.sysctls[k].first) + "\": " + std::to_string(c.sysctls[k].second);
-		o += "},\n      \"hold\": {\"pod\": " + opt_str(c.hold_pod) + ", \"alive_after_draining\": " +
-		     opt_bool(c.hold_alive) + "},\n      \"drain_s\": " + (c.drain_s ? num(*c.drain_s) : "null") +
-		     ", \"drain_watched_s\": " + num(c.drain_watched_s) + ",\n      \"cleanup\": {\"service_gone\": " +
-		     opt_bool(c.service_gone) + ", \"namespaces_gone\": " + opt_bool(c.namespaces_gone) +
-		     "},\n      \"markers\": [";
-		for (std::size_t k = 0; k < c.markers.size(); k++)
-			o += std::string(k ? ", " : "") + "{\"label\": \"" + json_escape(c.markers[k].label) +
-			     "\", \"t_s\": " + num(c.markers[k].t_us / 1e6) + "}";
-		o += "],\n      \"phases\": [";
-		for (std::size_t k = 0; k < c.phases.size(); k++)
-			o += (k ? ",\n" : "\n") + phase_json(c.phases[k]);
-		o += c.phases.empty() ? "]\n    }" : "\n      ]\n    }";
-	}
-	o += r.configs.empty() ? "]\n}\n" : "\n  ]\n}\n";
-	return o;
+	Json configs = Json::array();
+	for (const ConfigResult &c : r.configs)
+		configs.push_back(config_json(c));
+	return dump({{"schema", 1},
+		     {"mode", r.mode},
+		     {"kernel", r.kernel},
+		     {"variant_loaded", r.variant_loaded},
+		     {"kernel_has_upstream_nodest_fix", or_null(r.kernel_has_upstream_fix)},
+		     {"target", r.target.empty() ? Json() : Json(r.target)},
+		     {"ports", r.ports},
+		     {"concurrency", r.concurrency},
+		     {"rate", rounded(r.rate, 10)},
+		     {"connect_timeout_s", seconds(r.connect_timeout_s)},
+		     {"configs", std::move(configs)}});
 }
 
 std::string render_table(const Report &r)

@@ -85,8 +85,7 @@ std::string render_table(const Report &r);
 // markers as dashed vertical lines.
 std::string render_svg(const Report &r);
 
-// Helpers shared with the printers' tests.
-std::string json_escape(const std::string &s);
+// Shared with the printers' tests.
 std::string xml_escape(const std::string &s);
 
 } // namespace ipvs::bench
