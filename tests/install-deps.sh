@@ -7,6 +7,8 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config g++ clang libclang-rt-14-dev
 	libnl-3-dev libnl-genl-3-dev libgtest-dev
+	# swap-module loads and unloads through libkmod (compressed modules, errnos as values).
+	libkmod-dev
 	# The tool writes status --json and bench --json with nlohmann-json (header only): one
 	# escaper instead of two hand-written ones that disagreed; the unit tests parse the output back.
 	nlohmann-json3-dev

@@ -49,7 +49,7 @@ fi
 headers=("$top"/userspace/include/ipvs_drain/*.h "$fuzz"/*.h)
 
 # Only the pure parts of the tool: nothing here opens a socket or reads /proc.
-lib_sources=(procfs model codec options format rules swap)
+lib_sources=(procfs model codec options format rules)
 pids=()
 objs=()
 for s in "${lib_sources[@]}"; do

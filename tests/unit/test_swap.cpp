@@ -1,32 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
-// swap-module's pure half: unload plans from /proc/modules, .modinfo from ELF bytes, vermagic, load order,
-// rollback identity, load errors (signing, lockdown), sysctl comparison, and the verb's options.
+// swap-module's pure half: unload plans from the loaded modules, module info (read by libkmod from files),
+// vermagic, load order, rollback identity, load errors (signing, lockdown), sysctl comparison, and the options.
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include <elf.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "ipvs_drain/options.h"
 #include "ipvs_drain/swap.h"
+#include "ipvs_drain/swap_run.h"
 
 using namespace ipvs;
 using namespace ipvs::swap;
 
 namespace {
 
-// /proc/modules of a Debian 6.1 guest with services on eight schedulers, sip and xt_ipvs.
-const char kProcModules[] =
-	"xt_ipvs 16384 0 - Live 0xffffffffc0a6e000\n"
-	"ip_vs_dh 16384 1 - Live 0xffffffffc0a69000\n"
-	"ip_vs_pe_sip 16384 1 - Live 0xffffffffc0a5f000\n"
-	"nf_conntrack_sip 45056 1 ip_vs_pe_sip, Live 0xffffffffc0a4e000\n"
-	"ip_vs_rr 16384 2 - Live 0xffffffffc0a44000\n"
-	"ip_vs 188416 24 xt_ipvs,ip_vs_dh,ip_vs_pe_sip,ip_vs_rr, Live 0xffffffffc09e1000\n"
-	"nf_conntrack 188416 3 nf_conntrack_sip,ip_vs, Live 0xffffffffc0990000\n"
-	"libcrc32c 16384 2 nf_conntrack,ip_vs, Live 0xffffffffc0980000\n";
+// The loaded modules of a Debian 6.1 guest with services on eight schedulers, sip and xt_ipvs.
+const std::vector<LoadedModule> kLoaded{
+	{"xt_ipvs", 0, {}},
+	{"ip_vs_dh", 1, {}},
+	{"ip_vs_pe_sip", 1, {}},
+	{"nf_conntrack_sip", 1, {"ip_vs_pe_sip"}},
+	{"ip_vs_rr", 2, {}},
+	{"ip_vs", 24, {"xt_ipvs", "ip_vs_dh", "ip_vs_pe_sip", "ip_vs_rr"}},
+	{"nf_conntrack", 3, {"nf_conntrack_sip", "ip_vs"}},
+	{"libcrc32c", 2, {"nf_conntrack", "ip_vs"}},
+};
 
 std::size_t pos(const std::vector<std::string> &v, const std::string &s)
 {
@@ -40,6 +46,8 @@ std::string make_elf(const std::string &modinfo)
 	Elf64_Ehdr eh{};
 	std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
 	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
 	eh.e_type = ET_REL;
 	eh.e_machine = EM_X86_64;
 	eh.e_shentsize = sizeof(Elf64_Shdr);
@@ -72,21 +80,44 @@ KoFile ko(const std::string &name, std::vector<std::string> deps, const std::str
 	return k;
 }
 
+// A file in a fresh temporary directory, removed with it.
+struct TempFile {
+	std::string dir, path;
+	TempFile(const std::string &name, const std::string &bytes)
+	{
+		char tmpl[] = "/tmp/ipvsd-unit-XXXXXX";
+		dir = ::mkdtemp(tmpl) ? tmpl : "";
+		path = dir + "/" + name;
+		std::ofstream(path, std::ios::binary) << bytes;
+	}
+	~TempFile()
+	{
+		std::remove(path.c_str());
+		::rmdir(dir.c_str());
+	}
+};
+
+const std::string kInfo = std::string("license=GPL\0version=0.1.0\0srcversion=ABC\0depends=nf_conntrack,libcrc32c\0"
+				      "name=ip_vs\0vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions \0",
+				      130);
+
 } // namespace
 
-TEST(Swap, ParsesProcModules)
+TEST(Swap, PlanFollowsTheLoadedModulesOrder)
 {
-	auto m = parse_proc_modules(kProcModules);
-	ASSERT_EQ(m.size(), 8u);
-	EXPECT_EQ(m[5].name, "ip_vs");
-	EXPECT_EQ(m[5].refcount, 24);
-	EXPECT_EQ(m[5].holders, (std::vector<std::string>{"xt_ipvs", "ip_vs_dh", "ip_vs_pe_sip", "ip_vs_rr"}));
-	EXPECT_TRUE(m[0].holders.empty());
+	// libkmod lists the newest module first; the plan does not depend on that order.
+	std::vector<LoadedModule> reversed(kLoaded.rbegin(), kLoaded.rend());
+	UnloadPlan a = plan_unload(kLoaded), b = plan_unload(reversed);
+	EXPECT_EQ(a.order, b.order);
+	EXPECT_EQ(a.ipvs, b.ipvs);
+	EXPECT_EQ(a.foreign, b.foreign);
+	EXPECT_EQ(b.order.back(), "ip_vs");
+	EXPECT_EQ(b.ipvs.front(), "ip_vs");
 }
 
 TEST(Swap, UnloadPlanPutsHoldersFirstAndReloadsForeignModules)
 {
-	UnloadPlan p = plan_unload(parse_proc_modules(kProcModules));
+	UnloadPlan p = plan_unload(kLoaded);
 	EXPECT_TRUE(p.ipvs_loaded);
 	EXPECT_EQ(p.foreign, std::vector<std::string>{"xt_ipvs"});
 	EXPECT_TRUE(p.busy_foreign.empty());
@@ -100,22 +131,19 @@ TEST(Swap, UnloadPlanPutsHoldersFirstAndReloadsForeignModules)
 
 TEST(Swap, ForeignModuleInUseIsNamed)
 {
-	std::string text = kProcModules;
-	text.replace(text.find("xt_ipvs 16384 0"), 15, "xt_ipvs 16384 2");
-	UnloadPlan p = plan_unload(parse_proc_modules(text));
+	std::vector<LoadedModule> mods = kLoaded;
+	mods[0].refcount = 2; // xt_ipvs in an iptables rule
+	UnloadPlan p = plan_unload(mods);
 	EXPECT_EQ(p.busy_foreign, std::vector<std::string>{"xt_ipvs"});
-	EXPECT_FALSE(plan_unload(parse_proc_modules("nf_conntrack 1 0 - Live 0x0\n")).ipvs_loaded);
+	EXPECT_FALSE(plan_unload({{"nf_conntrack", 1, {}}}).ipvs_loaded);
 }
 
-TEST(Swap, ReadsModinfoFromElf)
+TEST(Swap, ReadsModuleInfo)
 {
-	const std::string info = std::string("license=GPL\0version=0.1.0\0srcversion=ABC\0depends=nf_conntrack,libcrc32c\0"
-					     "name=ip_vs\0vermagic=6.1.0-56-amd64 SMP preempt mod_unload modversions \0",
-					     130);
-	std::string why;
-	auto section = elf_modinfo(make_elf(info), why);
-	ASSERT_TRUE(section) << why;
-	KoFile k = ko_from_modinfo("/x/ip_vs.ko", parse_modinfo(*section));
+	std::map<std::string, std::string> info{{"version", "0.1.0"}, {"srcversion", "ABC"}, {"name", "ip_vs"},
+						{"depends", "nf_conntrack,libcrc32c"},
+						{"vermagic", "6.1.0-56-amd64 SMP preempt mod_unload modversions "}};
+	KoFile k = ko_from_modinfo("/x/ip_vs.ko", info);
 	EXPECT_EQ(k.name, "ip_vs");
 	EXPECT_EQ(k.depends, (std::vector<std::string>{"nf_conntrack", "libcrc32c"}));
 	EXPECT_EQ(k.srcversion, "ABC");
@@ -124,28 +152,31 @@ TEST(Swap, ReadsModinfoFromElf)
 	EXPECT_EQ(*check_vermagic(k, "6.12.117+deb12-amd64"),
 		  "/x/ip_vs.ko was built for kernel 6.1.0-56-amd64, but this kernel is 6.12.117+deb12-amd64: build the "
 		  "set for it with 'make kmod KVER=6.12.117+deb12-amd64'");
-
-	EXPECT_FALSE(elf_modinfo("hello", why));
-	EXPECT_EQ(why, "not an ELF file");
-	std::string cut = make_elf(info);
-	cut.resize(cut.size() - 10);
-	EXPECT_FALSE(elf_modinfo(cut, why));
-	EXPECT_EQ(why, "its section table is damaged");
-	// A section-name table of type NOBITS has no bytes in the file, whatever its offset says.
-	std::string nobits = make_elf(info);
-	Elf64_Ehdr eh;
-	std::memcpy(&eh, nobits.data(), sizeof(eh));
-	Elf64_Shdr names;
-	const std::size_t at = eh.e_shoff + sizeof(Elf64_Shdr);
-	std::memcpy(&names, nobits.data() + at, sizeof(names));
-	names.sh_type = SHT_NOBITS;
-	names.sh_offset = 0x7fffffffffffULL;
-	std::memcpy(nobits.data() + at, &names, sizeof(names));
-	EXPECT_FALSE(elf_modinfo(nobits, why));
-	EXPECT_EQ(why, "its section table is damaged");
 	KoFile nameless = ko_from_modinfo("/x/ip_vs-rr.ko", {});
 	EXPECT_EQ(nameless.name, "ip_vs_rr");
 	EXPECT_EQ(*check_vermagic(nameless, "x"), "/x/ip_vs-rr.ko has no vermagic: it is not a kernel module");
+	EXPECT_EQ(ko_from_modinfo("/x/ip_vs_wlc.ko.xz", {}).name, "ip_vs_wlc"); // Debian's compressed modules
+	EXPECT_EQ(ko_from_modinfo("ip_vs_sh.ko.zst", {}).name, "ip_vs_sh");
+}
+
+TEST(Swap, ReadsModuleFilesThroughLibkmod)
+{
+	TempFile ko("ip_vs.ko", make_elf(kInfo));
+	std::string why;
+	auto k = read_ko(ko.path, why);
+	ASSERT_TRUE(k) << why;
+	EXPECT_EQ(k->path, ko.path);
+	EXPECT_EQ(k->name, "ip_vs");
+	EXPECT_EQ(k->depends, (std::vector<std::string>{"nf_conntrack", "libcrc32c"}));
+	EXPECT_EQ(k->srcversion, "ABC");
+	EXPECT_EQ(k->version, "0.1.0");
+	EXPECT_FALSE(check_vermagic(*k, "6.1.0-56-amd64"));
+
+	TempFile text("ip_vs_rr.ko", "hello");
+	auto bad = read_ko(text.path, why);
+	EXPECT_TRUE(!bad || check_vermagic(*bad, "6.1.0-56-amd64")); // no module info: refused either way
+	EXPECT_FALSE(read_ko("/nonexistent/ip_vs.ko", why));
+	EXPECT_EQ(why, "cannot read it: No such file or directory");
 }
 
 TEST(Swap, NeededModulesCoverSchedulersAndEngines)

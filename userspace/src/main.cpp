@@ -210,16 +210,6 @@ std::optional<std::string> variant_version()
 		if (!v->empty())
 			return v;
 	}
-	// modinfo reads the installed module file, which is what modprobe would load.
-	if (FILE *p = popen("modinfo -F version ip_vs 2>/dev/null", "r")) {
-		char buf[128] = {};
-		std::string v = std::fgets(buf, sizeof(buf), p) ? buf : "";
-		pclose(p);
-		while (!v.empty() && (v.back() == '\n' || v.back() == ' '))
-			v.pop_back();
-		if (!v.empty())
-			return v;
-	}
 	return std::nullopt;
 }
 
@@ -477,14 +467,15 @@ const char kSwapHelp[] =
 	"  1. save services, destinations (thresholds too), timeouts and net.ipv4.vs.* of each namespace,\n"
 	"     in memory and to F (rules for 'ipvs-drain restore' or 'ipvsadm -R') and F.sysctl ('sysctl -p');\n"
 	"  2. flush and unload the whole set, and modules holding ip_vs such as xt_ipvs (reloaded after);\n"
-	"  3. load the new set: the .ko files of --ko DIR (insmod, in dependency order), or what\n"
+	"  3. load the new set: the .ko (or .ko.xz, .ko.zst) files of --ko DIR (in dependency order), or what\n"
 	"     'modprobe' picks (the installed variant after 'make install'; stock otherwise);\n"
 	"  4. restore, then read everything back and compare.\n"
 	"If any step fails, the previous set and configuration are put back and verified, and the error\n"
 	"says which step failed and why (exit 1).\n"
 	"\n"
+	"Without --yes it prints the plan (with how many connection entries the unload will drop), writes\n"
+	"the save file and changes nothing else (exit 0).\n"
 	"Before anything is unloaded it refuses (exit 1, nothing changed) when:\n"
-	"  - --yes is missing (it first prints how many connection entries the unload will drop);\n"
 	"  - an IPVS sync daemon runs; a module holding ip_vs is in use (xt_ipvs in an iptables rule);\n"
 	"  - another network namespace has IPVS services, unless --all-netns (then each is kept);\n"
 	"  - a module of the new set is missing, or was built for another kernel (vermagic);\n"

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// Planning and checking for swap-module, on text and bytes only: /proc/modules, .modinfo, errnos, sysctls.
+// Planning and checking for swap-module, on values only: loaded modules, module info, errnos, sysctls.
 #include "ipvs_drain/swap.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
-
-#include <elf.h>
 
 namespace ipvs::swap {
 
@@ -38,23 +36,6 @@ std::string canonical(std::string name)
 bool contains(const std::vector<std::string> &v, const std::string &s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
 } // namespace
-
-std::vector<LoadedModule> parse_proc_modules(const std::string &text)
-{
-	std::vector<LoadedModule> out;
-	for (const std::string &line : split(text, '\n')) {
-		auto f = split(line, ' ');
-		if (f.size() < 4)
-			continue;
-		LoadedModule m;
-		m.name = f[0];
-		m.refcount = std::atoi(f[2].c_str());
-		if (f[3] != "-")
-			m.holders = split(f[3], ',');
-		out.push_back(std::move(m));
-	}
-	return out;
-}
 
 bool is_ipvs_module(const std::string &name) { return name == "ip_vs" || name.rfind("ip_vs_", 0) == 0; }
 
@@ -106,63 +87,6 @@ UnloadPlan plan_unload(const std::vector<LoadedModule> &mods)
 	return p;
 }
 
-std::map<std::string, std::string> parse_modinfo(const std::string &section)
-{
-	std::map<std::string, std::string> out;
-	for (const std::string &field : split(section, '\0')) {
-		auto eq = field.find('=');
-		if (eq == std::string::npos)
-			continue;
-		out.emplace(field.substr(0, eq), field.substr(eq + 1));
-	}
-	return out;
-}
-
-std::optional<std::string> elf_modinfo(const std::string &elf, std::string &why)
-{
-	Elf64_Ehdr eh;
-	if (elf.size() < sizeof(eh) || std::memcmp(elf.data(), ELFMAG, SELFMAG) != 0) {
-		why = "not an ELF file";
-		return std::nullopt;
-	}
-	std::memcpy(&eh, elf.data(), sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr)) {
-		why = "not a 64-bit ELF object";
-		return std::nullopt;
-	}
-	// The bytes of a section lie in the file; a NOBITS section has none, whatever its offset says.
-	auto in_file = [&](const Elf64_Shdr &sh) {
-		return sh.sh_offset <= elf.size() && sh.sh_size <= elf.size() - sh.sh_offset;
-	};
-	auto section = [&](std::size_t i, Elf64_Shdr &sh) {
-		std::uint64_t off = eh.e_shoff + i * sizeof(Elf64_Shdr);
-		if (eh.e_shoff > elf.size() || off + sizeof(sh) > elf.size())
-			return false;
-		std::memcpy(&sh, elf.data() + off, sizeof(sh));
-		return sh.sh_type == SHT_NOBITS || in_file(sh);
-	};
-	Elf64_Shdr names;
-	if (eh.e_shstrndx >= eh.e_shnum || !section(eh.e_shstrndx, names) || names.sh_type == SHT_NOBITS) {
-		why = "its section table is damaged";
-		return std::nullopt;
-	}
-	for (std::size_t i = 0; i < eh.e_shnum; i++) {
-		Elf64_Shdr sh;
-		if (!section(i, sh)) {
-			why = "its section table is damaged";
-			return std::nullopt;
-		}
-		if (sh.sh_name >= names.sh_size)
-			continue;
-		const char *name = elf.data() + names.sh_offset + sh.sh_name;
-		std::size_t room = names.sh_size - sh.sh_name;
-		if (strnlen(name, room) < room && std::strcmp(name, ".modinfo") == 0 && sh.sh_type != SHT_NOBITS)
-			return elf.substr(sh.sh_offset, sh.sh_size);
-	}
-	why = "it has no .modinfo section (not a kernel module)";
-	return std::nullopt;
-}
-
 KoFile ko_from_modinfo(const std::string &path, const std::map<std::string, std::string> &info)
 {
 	KoFile k;
@@ -175,8 +99,8 @@ KoFile ko_from_modinfo(const std::string &path, const std::map<std::string, std:
 	if (k.name.empty()) {
 		auto slash = path.rfind('/');
 		k.name = path.substr(slash == std::string::npos ? 0 : slash + 1);
-		if (k.name.size() > 3 && k.name.compare(k.name.size() - 3, 3, ".ko") == 0)
-			k.name.resize(k.name.size() - 3);
+		if (auto ko = k.name.find(".ko"); ko != std::string::npos) // .ko, .ko.xz, .ko.zst...
+			k.name.resize(ko);
 	}
 	k.name = canonical(k.name);
 	for (auto &d : split(get("depends"), ','))

@@ -10,7 +10,11 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <set>
+#include <system_error>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,10 +23,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include <libkmod.h>
 
 #include "ipvs_drain/client.h"
 #include "ipvs_drain/errors.h"
@@ -30,6 +34,7 @@
 #include "ipvs_drain/rules.h"
 #include "ipvs_drain/swap.h"
 #include "ipvs_drain/sysctl.h"
+#include "ipvs_drain/util.h"
 
 namespace ipvs::swap {
 
@@ -37,32 +42,7 @@ namespace {
 
 constexpr int kExitFailure = 1;
 
-// Owns one file descriptor.
-class Fd {
-public:
-	Fd() = default;
-	explicit Fd(int fd) : fd_(fd) {}
-	~Fd()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-	}
-	Fd(Fd &&o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-	Fd &operator=(Fd &&o) noexcept
-	{
-		if (this != &o) {
-			if (fd_ >= 0)
-				::close(fd_);
-			fd_ = std::exchange(o.fd_, -1);
-		}
-		return *this;
-	}
-	int get() const { return fd_; }
-	explicit operator bool() const { return fd_ >= 0; }
-
-private:
-	int fd_ = -1;
-};
+using util::Fd;
 
 void say(const std::string &line) { std::printf("swap-module: %s\n", line.c_str()), std::fflush(stdout); }
 int refuse(const std::string &sentence)
@@ -102,41 +82,6 @@ std::optional<std::string> read_trimmed(const std::string &path)
 	return trim(*t);
 }
 
-// Runs argv with stdout and stderr captured; returns the exit status (127 when it cannot run).
-int run_cmd(const std::vector<std::string> &argv, std::string &output)
-{
-	int pipefd[2];
-	if (::pipe2(pipefd, O_CLOEXEC) < 0)
-		return 127;
-	pid_t pid = ::fork();
-	if (pid < 0) {
-		::close(pipefd[0]);
-		::close(pipefd[1]);
-		return 127;
-	}
-	if (pid == 0) {
-		::dup2(pipefd[1], 1);
-		::dup2(pipefd[1], 2);
-		std::vector<char *> args;
-		for (const auto &a : argv)
-			args.push_back(const_cast<char *>(a.c_str()));
-		args.push_back(nullptr);
-		::execvp(args[0], args.data());
-		::_exit(127);
-	}
-	::close(pipefd[1]);
-	Fd rd(pipefd[0]);
-	char buf[4096];
-	ssize_t n;
-	while ((n = ::read(rd.get(), buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0)
-			output.append(buf, static_cast<std::size_t>(n));
-	int status = 0;
-	while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 // ---- namespaces -------------------------------------------------------------------------------
 
 struct Netns {
@@ -145,16 +90,18 @@ struct Netns {
 	bool self = false;
 };
 
-Fd g_self_ns;
-
+// Runs @fn inside @ns; the guard brings this thread back (or ends the process: see util.h).
 std::string in_netns(const Netns &ns, const std::function<std::string()> &fn)
 {
-	if (!ns.self && ::setns(ns.fd.get(), CLONE_NEWNET) < 0)
-		return "cannot enter " + ns.label + ": " + std::strerror(errno);
-	std::string r = fn();
-	if (!ns.self && ::setns(g_self_ns.get(), CLONE_NEWNET) < 0)
-		return "cannot return from " + ns.label + ": " + std::strerror(errno);
-	return r;
+	std::optional<util::NetnsGuard> inside;
+	if (!ns.self) {
+		try {
+			inside.emplace(ns.fd.get());
+		} catch (const std::system_error &e) {
+			return "cannot enter " + ns.label + ": " + std::strerror(e.code().value());
+		}
+	}
+	return fn();
 }
 
 std::vector<Netns> list_netns()
@@ -290,11 +237,8 @@ std::string restore_here(const Saved &s, std::vector<std::string> &notes)
 		}
 		if (it->second == value)
 			continue;
-		std::string path = std::string(sysctl::kDir) + "/" + name;
-		Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-		std::string text = value + "\n";
-		if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-			return "cannot write net.ipv4.vs." + name + " = " + value + ": " + std::strerror(errno);
+		if (auto ec = sysctl::write(std::string(sysctl::kRelDir) + "/" + name, value))
+			return "cannot write net.ipv4.vs." + name + " = " + value + ": " + ec.message();
 	}
 	Saved after;
 	if (auto err = snapshot(after, false); !err.empty())
@@ -318,62 +262,117 @@ std::string restore_here(const Saved &s, std::vector<std::string> &notes)
 
 std::string lockdown_text() { return read_trimmed("/sys/kernel/security/lockdown").value_or(""); }
 
-std::vector<LoadedModule> loaded_modules() { return parse_proc_modules(procfs::read_file("/proc/modules").value_or("")); }
+// ---- libkmod: every object owned, every failure reported by us (its own log is off) -----------------
 
-bool is_loaded(const std::string &name)
+template <auto Free>
+struct KmodFree {
+	template <class T>
+	void operator()(T *p) const { Free(p); }
+};
+using KmodCtx = std::unique_ptr<kmod_ctx, KmodFree<kmod_unref>>;
+using KmodModule = std::unique_ptr<kmod_module, KmodFree<kmod_module_unref>>;
+using KmodList = std::unique_ptr<kmod_list, KmodFree<kmod_module_unref_list>>;
+using KmodInfo = std::unique_ptr<kmod_list, KmodFree<kmod_module_info_free_list>>;
+
+// The context of the running kernel (/lib/modules/RELEASE, /etc/modprobe.d); null only when out of memory.
+kmod_ctx *kmod()
 {
-	for (const auto &m : loaded_modules())
-		if (m.name == name)
-			return true;
-	return false;
+	static const KmodCtx ctx = [] {
+		KmodCtx c(kmod_new(nullptr, nullptr));
+		if (c)
+			kmod_set_log_fn(c.get(), [](void *, int, const char *, int, const char *, const char *, va_list) {}, nullptr);
+		return c;
+	}();
+	return ctx.get();
 }
 
-int errno_from_modprobe(const std::string &text)
+// The module modprobe would pick for @name (an alias or a module name), or null.
+KmodModule lookup(const std::string &name)
 {
-	static const std::pair<const char *, int> kWords[] = {
-		{"Key was rejected by service", EKEYREJECTED}, {"Required key not available", ENOKEY},
-		{"Operation not permitted", EPERM},	       {"Exec format error", ENOEXEC},
-		{"Invalid argument", EINVAL},		       {"Unknown symbol", ENOENT}};
-	for (const auto &[w, e] : kWords)
-		if (text.find(w) != std::string::npos)
-			return e;
-	return 0;
-}
-
-// modprobe -a: every module named, in order, in one run.
-std::string modprobe(const std::vector<std::string> &names)
-{
-	std::string out;
-	std::vector<std::string> argv{"modprobe", "-a"};
-	argv.insert(argv.end(), names.begin(), names.end());
-	if (run_cmd(argv, out) == 0)
+	kmod_list *raw = nullptr;
+	if (kmod_module_new_from_lookup(kmod(), name.c_str(), &raw) < 0 || !raw)
 		return {};
-	const std::string name = join(names, " ");
-	if (int e = errno_from_modprobe(out))
-		return describe_load_error(name, e, lockdown_text()) + " (modprobe: " + trim(out) + ")";
-	return "modprobe " + name + " failed: " + trim(out);
+	KmodList list(raw);
+	return KmodModule(kmod_module_get_module(raw));
 }
 
+std::optional<KoFile> ko_of(kmod_module *m, const std::string &path, std::string &why)
+{
+	kmod_list *raw = nullptr;
+	const int err = kmod_module_get_info(m, &raw);
+	KmodInfo info(raw);
+	if (err < 0) {
+		why = std::string("cannot read its module info: ") + std::strerror(-err);
+		return std::nullopt;
+	}
+	std::map<std::string, std::string> fields;
+	kmod_list *it;
+	kmod_list_foreach(it, raw)
+	{
+		const char *value = kmod_module_info_get_value(it);
+		fields.emplace(kmod_module_info_get_key(it), value ? value : "");
+	}
+	return ko_from_modinfo(path, fields);
+}
+
+std::vector<LoadedModule> loaded_modules()
+{
+	std::vector<LoadedModule> out;
+	kmod_list *raw = nullptr;
+	if (kmod_module_new_from_loaded(kmod(), &raw) < 0)
+		return out;
+	KmodList list(raw);
+	kmod_list *it, *h;
+	kmod_list_foreach(it, raw)
+	{
+		KmodModule m(kmod_module_get_module(it));
+		LoadedModule lm{kmod_module_get_name(m.get()), kmod_module_get_refcnt(m.get()), {}};
+		KmodList holders(kmod_module_get_holders(m.get()));
+		kmod_list_foreach(h, holders.get())
+		{
+			KmodModule hm(kmod_module_get_module(h));
+			lm.holders.push_back(kmod_module_get_name(hm.get()));
+		}
+		out.push_back(std::move(lm));
+	}
+	return out;
+}
+
+// modprobe's way: @name and its dependencies from modules.dep, install commands and soft dependencies too;
+// what is loaded already stays.
+std::string probe(const std::string &name)
+{
+	KmodModule m = lookup(name);
+	if (!m)
+		return "no module " + name + " for this kernel (modules.dep)";
+	if (int err = kmod_module_probe_insert_module(m.get(), 0, nullptr, nullptr, nullptr, nullptr); err < 0)
+		return describe_load_error(name, -err, lockdown_text());
+	return {};
+}
+
+// One file, decompressed by libkmod when it is .ko.xz/.ko.zst/.ko.gz; its dependencies must be loaded.
 std::string insmod(const KoFile &ko)
 {
-	Fd fd(::open(ko.path.c_str(), O_RDONLY | O_CLOEXEC));
-	if (!fd)
-		return "cannot open " + ko.path + ": " + std::strerror(errno);
-	if (::syscall(SYS_finit_module, fd.get(), "", 0) != 0) {
-		const int err = errno; // before lockdown_text(), whose open() may set errno
-		return describe_load_error(ko.name + " (" + ko.path + ")", err, lockdown_text());
-	}
+	kmod_module *raw = nullptr;
+	int err = kmod_module_new_from_path(kmod(), ko.path.c_str(), &raw);
+	KmodModule m(raw);
+	if (err == 0)
+		err = kmod_module_insert_module(m.get(), 0, nullptr);
+	if (err < 0)
+		return describe_load_error(ko.name + " (" + ko.path + ")", -err, lockdown_text());
 	return {};
 }
 
 std::string unload_module(const std::string &name)
 {
+	kmod_module *raw = nullptr;
+	if (int err = kmod_module_new_from_name(kmod(), name.c_str(), &raw); err < 0)
+		return "cannot unload " + name + ": " + std::strerror(-err);
+	KmodModule m(raw);
 	// A service's scheduler reference is dropped as the flush completes; give stragglers a moment.
 	for (int attempt = 0;; attempt++) {
-		if (::syscall(SYS_delete_module, name.c_str(), O_NONBLOCK) == 0)
-			return {};
-		int e = errno;
-		if (e == ENOENT)
+		const int e = -kmod_module_remove_module(m.get(), 0);
+		if (e == 0 || e == ENOENT)
 			return {};
 		if ((e != EWOULDBLOCK && e != EBUSY && e != EAGAIN) || attempt >= 50)
 			return "cannot unload " + name + ": " + std::strerror(e);
@@ -388,19 +387,6 @@ std::string unload_everything()
 		if (auto err = unload_module(name); !err.empty())
 			return err;
 	return {};
-}
-
-std::optional<KoFile> read_ko(const std::string &path, std::string &why)
-{
-	auto bytes = procfs::read_file(path);
-	if (!bytes) {
-		why = std::string("cannot read it: ") + std::strerror(errno);
-		return std::nullopt;
-	}
-	auto section = elf_modinfo(*bytes, why);
-	if (!section)
-		return std::nullopt;
-	return ko_from_modinfo(path, parse_modinfo(*section));
 }
 
 // Where a set of modules comes from: the .ko files of a directory, or modprobe's own choice.
@@ -421,13 +407,14 @@ std::string read_source(const std::optional<std::string> &dir, const std::vector
 		std::vector<std::string> names;
 		while (dirent *e = ::readdir(d)) {
 			std::string n = e->d_name;
-			if (n.size() > 3 && n.compare(n.size() - 3, 3, ".ko") == 0)
-				names.push_back(n);
+			for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
+				if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::string::npos, ext) == 0)
+					names.push_back(n);
 		}
 		::closedir(d);
 		std::sort(names.begin(), names.end());
 		if (names.empty())
-			return *dir + " holds no .ko files";
+			return *dir + " holds no .ko (or .ko.xz, .ko.zst, .ko.gz) files";
 		for (const auto &n : names) {
 			std::string why;
 			auto ko = read_ko(*dir + "/" + n, why);
@@ -438,27 +425,15 @@ std::string read_source(const std::optional<std::string> &dir, const std::vector
 		return {};
 	}
 	out.describe = "the modules 'modprobe' loads";
-	// One modinfo for all: it prints one file name per module, in order (forks are slow on small VMs).
-	std::vector<std::string> argv{"modinfo", "-F", "filename"};
-	argv.insert(argv.end(), needed.begin(), needed.end());
-	std::string text;
-	int rc = run_cmd(argv, text);
-	std::vector<std::string> paths;
-	std::size_t pos = 0;
-	while (pos < text.size()) {
-		auto nl = text.find('\n', pos);
-		std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-		pos = nl == std::string::npos ? text.size() : nl + 1;
-		if (!line.empty() && line[0] == '/')
-			paths.push_back(line);
-	}
-	if (rc != 0 || paths.size() != needed.size())
-		return "modprobe cannot find every module of " + join(needed, " ") + " (" + trim(text) + ")";
-	for (const auto &path : paths) {
+	for (const auto &name : needed) {
+		KmodModule m = lookup(name);
+		const char *path = m ? kmod_module_get_path(m.get()) : nullptr;
+		if (!path)
+			return "modprobe cannot find " + name + " for this kernel (modules.dep)";
 		std::string why;
-		auto ko = read_ko(path, why);
+		auto ko = ko_of(m.get(), path, why);
 		if (!ko)
-			return path + ": " + why;
+			return std::string(path) + ": " + why;
 		out.files.push_back(*ko);
 	}
 	return {};
@@ -478,22 +453,24 @@ std::string precheck(const SetSource &src, const std::vector<std::string> &neede
 
 std::string load_set(const SetSource &src, const std::vector<std::string> &needed, const std::vector<std::string> &foreign)
 {
+	std::vector<std::string> probed = foreign; // after the set: they depend on it
 	if (src.dir) {
 		LoadOrder lo = load_order(src.files, needed);
 		if (!lo.error.empty())
 			return lo.error;
 		for (const auto &ext : lo.external)
-			if (!is_loaded(ext))
-				if (auto err = modprobe({ext}); !err.empty())
-					return err;
+			if (auto err = probe(ext); !err.empty())
+				return err;
 		for (const KoFile *ko : lo.files)
 			if (auto err = insmod(*ko); !err.empty())
 				return err;
-		return foreign.empty() ? std::string() : modprobe(foreign);
+	} else {
+		probed.insert(probed.begin(), needed.begin(), needed.end());
 	}
-	std::vector<std::string> all = needed;
-	all.insert(all.end(), foreign.begin(), foreign.end());
-	return modprobe(all);
+	for (const auto &name : probed)
+		if (auto err = probe(name); !err.empty())
+			return err;
+	return {};
 }
 
 std::string utc_stamp()
@@ -525,14 +502,25 @@ std::string label_slug(const std::string &label)
 
 } // namespace
 
+std::optional<KoFile> read_ko(const std::string &path, std::string &why)
+{
+	kmod_module *raw = nullptr;
+	const int err = kmod_module_new_from_path(kmod(), path.c_str(), &raw);
+	KmodModule m(raw);
+	if (err < 0) {
+		why = std::string("cannot read it: ") + std::strerror(-err);
+		return std::nullopt;
+	}
+	return ko_of(m.get(), path, why);
+}
+
 int run(const options::SwapOptions &opt)
 {
 	utsname u{};
 	::uname(&u);
 	const std::string release = u.release;
-	g_self_ns = Fd(::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-	if (!g_self_ns)
-		return refuse(std::string("cannot open /proc/self/ns/net: ") + std::strerror(errno) + ".");
+	if (!kmod())
+		return refuse("cannot set up libkmod (out of memory). Nothing was changed.");
 
 	// 1. What is loaded, and what holds it.
 	UnloadPlan plan = plan_unload(loaded_modules());
@@ -647,8 +635,10 @@ int run(const options::SwapOptions &opt)
 					    ") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
 		::closedir(d);
 	}
-	if (!opt.yes)
-		return refuse("nothing was changed: rerun with --yes to unload and swap.");
+	if (!opt.yes) {
+		say("plan only, nothing was changed: rerun with --yes to unload and swap.");
+		return 0;
+	}
 
 	// 6. Nothing may have changed since the save.
 	for (std::size_t i = 0; i < kept.size(); i++) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ipvs_drain/procfs.h"
+#include "ipvs_drain/util.h"
 
 namespace ipvs::sysctl {
 
@@ -38,22 +39,22 @@ std::optional<int> read_int(const std::string &name, std::error_code *err)
 	return static_cast<int>(v);
 }
 
-std::error_code write_int(const std::string &name, int value)
+std::error_code write(const std::string &path, const std::string &value)
 {
-	int fd = ::open(path_of(name).c_str(), O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
+	util::Fd fd(::open(("/proc/sys/" + path).c_str(), O_WRONLY | O_CLOEXEC));
+	if (!fd)
 		return {errno, std::system_category()};
-	std::string text = std::to_string(value) + "\n";
-	ssize_t n = ::write(fd, text.data(), text.size());
-	int saved = errno;
-	::close(fd);
+	const std::string text = value + "\n";
 	// proc_dointvec_minmax refuses out-of-range values with EINVAL at write time.
+	ssize_t n = ::write(fd.get(), text.data(), text.size());
 	if (n < 0)
-		return {saved, std::system_category()};
+		return {errno, std::system_category()};
 	if (static_cast<std::size_t>(n) != text.size())
 		return {EIO, std::system_category()};
 	return {};
 }
+
+std::error_code write_int(const std::string &name, int value) { return write(std::string(kRelDir) + "/" + name, std::to_string(value)); }
 
 bool ipvs_sysctls_present()
 {
@@ -70,14 +71,9 @@ bool knob_present()
 std::error_code enter_netns(const std::string &name)
 {
 	std::string path = "/run/netns/" + name;
-	int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	util::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+	if (!fd || ::setns(fd.get(), CLONE_NEWNET) < 0)
 		return {errno, std::system_category()};
-	int rc = ::setns(fd, CLONE_NEWNET);
-	int saved = errno;
-	::close(fd);
-	if (rc < 0)
-		return {saved, std::system_category()};
 	return {};
 }
 

@@ -11,13 +11,12 @@
 
 namespace ipvs::swap {
 
-// One line of /proc/modules.
+// One loaded module, as libkmod reports it.
 struct LoadedModule {
 	std::string name;
 	int refcount = 0;
 	std::vector<std::string> holders; // the "used by" column: modules that depend on this one
 };
-std::vector<LoadedModule> parse_proc_modules(const std::string &text);
 
 bool is_ipvs_module(const std::string &name); // ip_vs and ip_vs_*
 
@@ -30,17 +29,13 @@ struct UnloadPlan {
 };
 UnloadPlan plan_unload(const std::vector<LoadedModule> &mods);
 
-// The fields of a .ko's .modinfo section (NUL-separated key=value; repeated keys keep the first).
-std::map<std::string, std::string> parse_modinfo(const std::string &section);
-// The bytes of the .modinfo section of an ELF64 relocatable, or empty with @why set.
-std::optional<std::string> elf_modinfo(const std::string &elf, std::string &why);
-
 struct KoFile {
-	std::string name; // module name (modinfo "name", else the file name without .ko)
+	std::string name; // module name (modinfo "name", else the file name without .ko, .ko.xz...)
 	std::string path;
 	std::vector<std::string> depends;
 	std::string vermagic, srcversion, version;
 };
+// From a module file's info fields (libkmod's kmod_module_get_info; repeated keys keep the first).
 KoFile ko_from_modinfo(const std::string &path, const std::map<std::string, std::string> &info);
 
 // Empty when the module was built for @release; else the sentence that refuses it.
@@ -63,7 +58,7 @@ LoadOrder load_order(const std::vector<KoFile> &dir, const std::vector<std::stri
 bool same_build(const std::optional<std::string> &loaded_srcversion, const std::optional<std::string> &loaded_version,
 		const KoFile &file);
 
-// One sentence for a failed finit_module()/modprobe, naming module signing and lockdown when they are why.
+// One sentence for a failed module load (an errno from libkmod), naming module signing and lockdown when they are why.
 // @lockdown is the text of /sys/kernel/security/lockdown (empty when absent).
 std::string describe_load_error(const std::string &module, int err, const std::string &lockdown);
 

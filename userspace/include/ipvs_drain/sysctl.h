@@ -9,6 +9,7 @@
 namespace ipvs::sysctl {
 
 inline constexpr const char *kDir = "/proc/sys/net/ipv4/vs";
+inline constexpr const char *kRelDir = "net/ipv4/vs"; // kDir under /proc/sys
 inline constexpr const char *kKnob = "conn_reuse_quiescent";
 inline constexpr const char *kCountersFile = "/proc/net/ip_vs_reuse_stats";
 
@@ -18,7 +19,9 @@ inline constexpr const char *kReported[] = {"conn_reuse_mode", "expire_nodest_co
 
 // Empty when the sysctl does not exist or cannot be read; @err gets errno.
 std::optional<int> read_int(const std::string &name, std::error_code *err = nullptr);
-std::error_code write_int(const std::string &name, int value);
+// Writes VALUE and a newline to /proc/sys/PATH (PATH like "net/ipv4/ip_forward"), in this thread's netns.
+std::error_code write(const std::string &path, const std::string &value);
+std::error_code write_int(const std::string &name, int value); // net.ipv4.vs.NAME
 bool ipvs_sysctls_present();
 bool knob_present();
 

@@ -20,6 +20,7 @@
 #include <memory>
 #include <regex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -43,6 +44,7 @@
 #include "ipvs_drain/status.h"
 #include "ipvs_drain/sysctl.h"
 #include "ipvs_drain/uapi.h"
+#include "ipvs_drain/util.h"
 
 extern char **environ;
 
@@ -73,55 +75,15 @@ std::uint32_t ip4(const char *s)
 	return a.s_addr;
 }
 
-class Fd {
-public:
-	explicit Fd(int fd = -1) : fd_(fd) {}
-	Fd(Fd &&o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-	Fd &operator=(Fd &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			fd_ = o.fd_;
-			o.fd_ = -1;
-		}
-		return *this;
-	}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	~Fd() { reset(); }
-	int get() const { return fd_; }
-	void reset()
-	{
-		if (fd_ >= 0)
-			::close(fd_);
-		fd_ = -1;
-	}
-
-private:
-	int fd_;
-};
+using util::Fd;
 
 // This thread inside another network namespace for the guard's lifetime.
-class NetnsGuard {
-public:
-	explicit NetnsGuard(int target) : saved_(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC))
-	{
-		if (saved_.get() < 0 || ::setns(target, CLONE_NEWNET) < 0) {
-			int err = errno;
-			throw BenchError(std::string("Cannot enter a lab network namespace: ") + std::strerror(err) +
-					 (err == EPERM ? " (bench needs root: CAP_SYS_ADMIN and CAP_NET_ADMIN)." : "."));
-		}
+struct NetnsGuard : util::NetnsGuard {
+	explicit NetnsGuard(int target) try : util::NetnsGuard(target) {
+	} catch (const std::system_error &e) {
+		throw BenchError(std::string("Cannot enter a lab network namespace: ") + std::strerror(e.code().value()) +
+				 (e.code().value() == EPERM ? " (bench needs root: CAP_SYS_ADMIN and CAP_NET_ADMIN)." : "."));
 	}
-	NetnsGuard(const NetnsGuard &) = delete;
-	NetnsGuard &operator=(const NetnsGuard &) = delete;
-	~NetnsGuard()
-	{
-		if (::setns(saved_.get(), CLONE_NEWNET) < 0)
-			std::abort(); // continuing in the wrong namespace could touch the node's own state
-	}
-
-private:
-	Fd saved_;
 };
 
 Fd open_netns(const std::string &name)
@@ -224,11 +186,8 @@ void ip_batch(const std::string &ns, const std::vector<std::string> &lines)
 // Writes /proc/sys/PATH in the calling thread's netns.
 void write_proc_sys(const std::string &path, int value)
 {
-	std::string full = "/proc/sys/" + path;
-	Fd fd(::open(full.c_str(), O_WRONLY | O_CLOEXEC));
-	std::string text = std::to_string(value) + "\n";
-	if (fd.get() < 0 || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-		throw BenchError("Cannot set " + full + " in the lab's director netns: " + std::strerror(errno) + ".");
+	if (auto ec = sysctl::write(path, std::to_string(value)))
+		throw BenchError("Cannot set /proc/sys/" + path + " in the lab's director netns: " + ec.message() + ".");
 }
 
 // A pod: a listener in the pod's netns served by a thread. A request line gets the pod's name back,

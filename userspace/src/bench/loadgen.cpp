@@ -13,34 +13,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipvs_drain/util.h"
+
 namespace ipvs::bench {
 
 namespace {
 
 constexpr std::size_t kMaxResponse = 8192;
 
-class Fd {
-public:
-	explicit Fd(int fd = -1) : fd_(fd) {}
-	Fd(Fd &&o) noexcept : fd_(o.release()) {}
-	Fd &operator=(Fd &&o) noexcept
-	{
-		if (this != &o) {
-			reset();
-			fd_ = o.release();
-		}
-		return *this;
-	}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	~Fd() { reset(); }
-	int get() const { return fd_; }
-	int release() { int f = fd_; fd_ = -1; return f; }
-	void reset() { if (fd_ >= 0) ::close(fd_); fd_ = -1; }
-
-private:
-	int fd_;
-};
+using util::Fd;
 
 struct Conn {
 	Fd fd;
