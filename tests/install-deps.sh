@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential cmake pkg-config g++ clang libclang-rt-14-dev
-	libnl-3-dev libnl-genl-3-dev libgtest-dev
+	libnl-3-dev libnl-genl-3-dev libpopt-dev libgtest-dev
 	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves mmdebstrap mount
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
 	# /etc/services: the listings without -n print port names, and the comparisons give
