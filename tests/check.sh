@@ -140,6 +140,10 @@ if ! make --no-print-directory userspace >build/logs/userspace.log 2>&1; then
 	tail -30 build/logs/userspace.log
 	fail_step "userspace build"
 fi
+# The guest suite against ipvsadm needs the test-only ipvs-drain-fixture, which the unit step builds.
+if [ "$unit" = 0 ] && [ "$lab" = 0 ] && ! tests/run-unit.sh --build-only >>build/logs/userspace.log 2>&1; then
+	fail_step "test-only tools build"
+fi
 
 if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
 	step "unit tests (ASan+UBSan)"

@@ -9,6 +9,8 @@ pkgs=(
 	libnl-3-dev libnl-genl-3-dev libgtest-dev
 	# swap-module loads and unloads through libkmod (compressed modules, errnos as values).
 	libkmod-dev
+	# Options are read by popt, as ipvsadm reads its own.
+	libpopt-dev
 	# The tool writes status --json and bench --json with nlohmann-json (header only): one
 	# escaper instead of two hand-written ones that disagreed; the unit tests parse the output back.
 	nlohmann-json3-dev

@@ -24,12 +24,12 @@ if [ -z "$CXX" ] || ! probe; then
 fi
 rm -f "$out/.probe"
 
-nl_cflags=$(pkg-config --cflags libnl-3.0 libnl-genl-3.0)
-nl_libs=$(pkg-config --libs libnl-3.0 libnl-genl-3.0)
+nl_cflags=$(pkg-config --cflags libnl-3.0 libnl-genl-3.0 popt)
+nl_libs=$(pkg-config --libs libnl-3.0 libnl-genl-3.0 popt)
 san="-fsanitize=address,undefined -fno-sanitize-recover=all"
 # shellcheck disable=SC2206
 cxxflags=(-std=c++20 -O1 -g -fno-omit-frame-pointer -Wall -Wextra $san
-	-I"$top/userspace/include" -I"$fuzz" $nl_cflags)
+	-I"$top/userspace/include" -I"$fuzz" -I"$top/tests/unit" $nl_cflags)
 
 # Rebuilds $1 only when it is missing or older than any of the files after it, or the flags changed.
 stale() {
@@ -46,17 +46,19 @@ if [ "$(cat "$flags_file" 2>/dev/null)" != "$CXX ${cxxflags[*]}" ]; then
 	rm -f "$out"/obj/*.o
 	echo "$CXX ${cxxflags[*]}" >"$flags_file"
 fi
-headers=("$top"/userspace/include/ipvs_drain/*.h "$fuzz"/*.h)
+headers=("$top"/userspace/include/ipvs_drain/*.h "$fuzz"/*.h "$top/tests/unit/replies.h")
 
 # Only the pure parts of the tool: nothing here opens a socket or reads /proc.
-lib_sources=(procfs model codec options format rules)
+lib_sources=(args procfs model codec options format rules)
 pids=()
 objs=()
-for s in "${lib_sources[@]}"; do
+for s in "${lib_sources[@]}" replies; do
+	c="$src/$s.cpp"
+	[ "$s" = replies ] && c="$top/tests/unit/replies.cpp" # the test-only reply encoders, for the seeds
 	o="$out/obj/$s.o"
-	objs+=("$o")
-	if stale "$o" "$src/$s.cpp" "${headers[@]}" "$flags_file"; then
-		"$CXX" "${cxxflags[@]}" -fsanitize=fuzzer-no-link -c "$src/$s.cpp" -o "$o" &
+	[ "$s" = replies ] || objs+=("$o")
+	if stale "$o" "$c" "${headers[@]}" "$flags_file"; then
+		"$CXX" "${cxxflags[@]}" -fsanitize=fuzzer-no-link -c "$c" -o "$o" &
 		pids+=($!)
 	fi
 done
@@ -72,9 +74,9 @@ for t in "${targets[@]}"; do
 	fi
 done
 # The seed generator runs as an ordinary program (no libFuzzer main); see tests/fuzz/README.md.
-if stale "$out/gen_codec_corpus" "$fuzz/gen_codec_corpus.cpp" "${objs[@]}" "${headers[@]}"; then
+if stale "$out/gen_codec_corpus" "$fuzz/gen_codec_corpus.cpp" "${objs[@]}" "$out/obj/replies.o" "${headers[@]}"; then
 	# shellcheck disable=SC2086
-	"$CXX" "${cxxflags[@]}" "$fuzz/gen_codec_corpus.cpp" "${objs[@]}" -fsanitize=fuzzer-no-link $nl_libs \
+	"$CXX" "${cxxflags[@]}" "$fuzz/gen_codec_corpus.cpp" "${objs[@]}" "$out/obj/replies.o" -fsanitize=fuzzer-no-link $nl_libs \
 		-o "$out/gen_codec_corpus" &
 	pids+=($!)
 fi

@@ -13,8 +13,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "ipvs_drain/codec.h"
 #include "fuzz_codec.h"
+#include "ipvs_drain/codec.h"
+#include "replies.h" // tests/unit
 
 namespace {
 

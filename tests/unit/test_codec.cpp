@@ -13,6 +13,7 @@
 #include "ipvs_drain/codec.h"
 #include "ipvs_drain/nl.h"
 #include "ipvs_drain/uapi.h"
+#include "replies.h"
 
 namespace u = ipvs::uapi;
 using namespace ipvs;

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "ipvs_drain/fixture.h"
+#include "fixture.h"
 #include "ipvs_drain/format.h"
 #include "ipvs_drain/options.h"
 #include "ipvs_drain/procfs.h"

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "ipvs_drain/args.h"
 #include "ipvs_drain/options.h"
 
 using namespace ipvs;
@@ -158,4 +159,43 @@ TEST(KnobOptions, ModeRange)
 	for (const char *bad : {"4", "-1", "one", "", "1x"})
 		EXPECT_TRUE(std::holds_alternative<UsageError>(parse_knob({"--mode", bad}, true))) << bad;
 	EXPECT_TRUE(std::holds_alternative<UsageError>(parse_knob({"--mode", "1"}, false)));
+}
+
+TEST(ParseUint, EdgesAsIpvsadmsStringToNumber)
+{
+	using ipvs::args::parse_uint;
+	EXPECT_EQ(parse_uint("0", 0, 3), 0u);
+	EXPECT_EQ(parse_uint("3", 0, 3), 3u);
+	EXPECT_EQ(parse_uint("+7", 0, 9), 7u);   // strtol takes a '+'
+	EXPECT_EQ(parse_uint(" 7", 0, 9), 7u);   // and leading blanks
+	EXPECT_EQ(parse_uint("007", 0, 9), 7u);
+	EXPECT_EQ(parse_uint("18446744073709551615", 0, UINT64_MAX), UINT64_MAX);
+	for (const char *bad : {"", " ", "+", "-", "-1", "-0", "4", "1x", "7 ", "0x1", "1.0", "18446744073709551616",
+				"99999999999999999999999"})
+		EXPECT_FALSE(parse_uint(bad, 0, 3)) << "'" << bad << "'";
+	EXPECT_FALSE(parse_uint("0", 1, 3)); // below min
+	EXPECT_FALSE(parse_uint("18446744073709551616", 0, UINT64_MAX)); // overflow
+}
+
+TEST(Args, PoptSyntaxAndErrors)
+{
+	using namespace ipvs::args;
+	const Spec specs[] = {{"numeric", 'n', Arg::None, 1}, {"tcp-service", 't', Arg::One, 2},
+			      {"persistent", 'p', Arg::Optional, 3}};
+	auto r = parse({"-nt1.2.3.4:80", "x", "-p", "-n", "--persistent=5", "--", "-n"}, specs);
+	ASSERT_TRUE(std::holds_alternative<Words>(r));
+	const auto &w = std::get<Words>(r);
+	ASSERT_EQ(w.opts.size(), 5u);
+	EXPECT_EQ(w.opts[1].spelled, "-t");
+	EXPECT_EQ(*w.opts[1].value, "1.2.3.4:80");
+	EXPECT_FALSE(w.opts[2].value); // an optional value is never a word starting with '-'
+	EXPECT_EQ(*w.opts[4].value, "5");
+	EXPECT_EQ(w.rest, (std::vector<std::string>{"x", "-n"}));
+	auto kind = [&](std::vector<std::string> a) {
+		auto e = parse(a, specs);
+		return std::holds_alternative<Error>(e) ? std::get<Error>(e).kind : static_cast<Error::Kind>(-1);
+	};
+	EXPECT_EQ(kind({"-nq"}), Error::Unknown);
+	EXPECT_EQ(kind({"-t"}), Error::NeedsValue);
+	EXPECT_EQ(kind({"--numeric=1"}), Error::TakesNoValue);
 }

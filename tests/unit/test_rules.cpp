@@ -39,22 +39,10 @@ const char kIpvsadmSn[] = R"(-A -t 10.0.0.1:80 -s wrr -p 300 -M 255.255.255.0
 
 Command one(const std::string &line)
 {
-	auto r = parse_words([&] {
-		std::vector<std::string> w;
-		std::size_t i = 0;
-		while (i < line.size()) {
-			auto sp = line.find(' ', i);
-			if (sp == std::string::npos)
-				sp = line.size();
-			if (sp > i)
-				w.push_back(line.substr(i, sp - i));
-			i = sp + 1;
-		}
-		return w;
-	}(), options::no_lookups());
-	if (auto *e = std::get_if<std::string>(&r))
-		ADD_FAILURE() << line << ": " << *e;
-	return std::get_if<Command>(&r) ? std::get<Command>(r) : Command{};
+	auto r = parse(line, options::no_lookups());
+	if (auto *e = std::get_if<ParseError>(&r))
+		ADD_FAILURE() << line << ": " << e->text();
+	return std::holds_alternative<ParseError>(r) ? Command{} : std::get<std::vector<Command>>(r).at(0);
 }
 
 std::string error_of(const std::string &text)
@@ -240,4 +228,17 @@ TEST(Rules, ConfigDiffIgnoresOrderAndCountersButNotThresholds)
 	auto d = config_diff(a, b);
 	ASSERT_EQ(d.size(), 2u);
 	EXPECT_EQ(d[0], "- -a -t 10.0.0.1:80 -r 10.1.0.1:80 -g -w 1 -x 5");
+}
+
+TEST(Rules, LinesAsIpvsadmReadsThem)
+{
+	// ipvsadm -R drops the word "ipvsadm", takes --set's values from anywhere on the line (popt's
+	// leftovers) and clusters short options.
+	EXPECT_EQ(one("ipvsadm -A -t 10.0.0.1:80 -s rr").svc.sched_name, "rr");
+	auto c = one("901 --set 0 301");
+	EXPECT_EQ(c.timeouts.tcp, 901u);
+	EXPECT_EQ(c.timeouts.udp, 301u);
+	EXPECT_EQ(one("-a -t 10.0.0.1:80 -r 10.1.0.1:81 -mw3").dest.weight, 3u);
+	EXPECT_EQ(error_of("--set 1 2 3 4"), "line 1: unexpected word '4' (every word must belong to an option)");
+	EXPECT_EQ(error_of("-A -t 10.0.0.1:80 --ops=1"), "line 1: option '--ops=1' takes no value");
 }

@@ -17,6 +17,8 @@ set -eEuo pipefail
 readonly HERE="$(cd "$(dirname "$0")" && pwd)"
 readonly REPO="$(cd "$HERE/../.." && pwd)"
 readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/userspace/ipvs-drain}"
+# The test-only dumper of the kernel table (tests/unit/fixture_dump.cpp), built by tests/run-unit.sh.
+readonly FIXTURE="${IPVS_DRAIN_FIXTURE:-$REPO/build/userspace-san/tests/unit/ipvs-drain-fixture}"
 readonly KO="${IPVS_DRAIN_KO:-$REPO/build/$(uname -r)}"
 readonly OUT="${IPVS_VM_OUT:-/tmp}/compare"
 # Scratch files stay in the guest's tmpfs: every file on /out is a 9p round trip to the host.
@@ -98,6 +100,7 @@ setup_mask() {
 }
 masked() { nsenter -t "$MASK_PID" -m -r -w -- "$@"; }
 ours() { masked "$BIN" "$@"; }
+snapshot() { masked "$FIXTURE"; }
 
 # ---- topology and traffic ------------------------------------------------------------------------
 
@@ -181,7 +184,7 @@ compare_sets() {
 	local -a ours_rc theirs_rc
 	mkdir -p "$dir"
 	for attempt in 1 2; do
-		f0=$(ours _fixture)
+		f0=$(snapshot)
 		rcs=$(masked bash -c '
 			bin=$1 dir=$2; shift 2; i=0
 			for o in "$@"; do
@@ -196,7 +199,7 @@ compare_sets() {
 			theirs "$o" >"$dir/theirs.$i" 2>"$dir/theirs.$i.err" || ra=$?
 			theirs_rc[i]=$ra
 		done
-		f1=$(ours _fixture)
+		f1=$(snapshot)
 		[ "$f0" = "$f1" ] && break
 	done
 	if [ "$f0" = "$f1" ]; then
@@ -339,7 +342,7 @@ check_config() {
 	sysctl -qw net.ipv4.vs.run_estimation=0
 	compare_sets "$cfg" "${sets[@]}" "$@"
 	if [ "$busy" = yes ]; then
-		f=$(ours _fixture)
+		f=$(snapshot)
 		if [[ "$f" =~ service[^$'\n']*\ conns=[1-9][^$'\n']*\ inpps=[1-9] ]]; then
 			tap_ok "$cfg: traffic left non-zero counters and frozen non-zero rates"
 		else
@@ -734,11 +737,13 @@ if ! command -v ipvsadm >/dev/null; then
 	summary
 	exit 0
 fi
-if [ ! -x "$BIN" ]; then
-	tap_not_ok "ipvs-drain is built at $BIN"
-	summary
-	exit 1
-fi
+for tool in "$BIN" "$FIXTURE"; do
+	if [ ! -x "$tool" ]; then
+		tap_not_ok "built: $tool (make userspace; tests/run-unit.sh builds the fixture dumper)"
+		summary
+		exit 1
+	fi
+done
 
 setup_topology
 setup_mask

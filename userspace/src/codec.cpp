@@ -138,25 +138,6 @@ void copy_addr(nlattr *a, Addr &out)
 	std::memcpy(out.bytes.data(), nla_data(a), n < out.bytes.size() ? n : out.bytes.size());
 }
 
-std::error_code put_stats(nl_msg *msg, int type, const Stats &s, bool wide)
-{
-	nlattr *nest = nla_nest_start(msg, type);
-	if (!nest)
-		return kNoSpace;
-	auto put = [&](int t, std::uint64_t v) {
-		return wide ? nla_put_u64(msg, t, v) : nla_put_u32(msg, t, static_cast<std::uint32_t>(v));
-	};
-	// Bytes are u64 in both encodings, as in the kernel.
-	if (put(u::STATS_ATTR_CONNS, s.conns) || put(u::STATS_ATTR_INPKTS, s.inpkts) ||
-	    put(u::STATS_ATTR_OUTPKTS, s.outpkts) || nla_put_u64(msg, u::STATS_ATTR_INBYTES, s.inbytes) ||
-	    nla_put_u64(msg, u::STATS_ATTR_OUTBYTES, s.outbytes) || put(u::STATS_ATTR_CPS, s.cps) ||
-	    put(u::STATS_ATTR_INPPS, s.inpps) || put(u::STATS_ATTR_OUTPPS, s.outpps) ||
-	    put(u::STATS_ATTR_INBPS, s.inbps) || put(u::STATS_ATTR_OUTBPS, s.outbps))
-		return kNoSpace;
-	nla_nest_end(msg, nest);
-	return {};
-}
-
 std::error_code parse_top(nl_msg *msg, nlattr **tb, int max, nla_policy *policy)
 {
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, max, policy) < 0)
@@ -186,47 +167,33 @@ std::error_code put_service_key(nl_msg *msg, const ServiceKey &key)
 	return {};
 }
 
-namespace {
-
-// A reply carries the counters and the kernel's own HASHED bit; a request carries neither.
-std::error_code put_service(nl_msg *msg, const Service &svc, bool reply)
+nlattr *open_service(nl_msg *msg, const Service &svc, std::uint32_t flags)
 {
 	nlattr *nest = nla_nest_start(msg, u::CMD_ATTR_SERVICE);
-	if (!nest)
-		return kNoSpace;
-	WireFlags flags{reply ? svc.flags : svc.flags & ~u::SVC_F_HASHED, ~0u};
-	if (nla_put_u16(msg, u::SVC_ATTR_AF, static_cast<std::uint16_t>(svc.af)))
-		return kNoSpace;
+	WireFlags wire{flags, ~0u};
+	if (!nest || nla_put_u16(msg, u::SVC_ATTR_AF, static_cast<std::uint16_t>(svc.af)))
+		return nullptr;
 	if (svc.fwmark) {
 		if (nla_put_u32(msg, u::SVC_ATTR_FWMARK, svc.fwmark))
-			return kNoSpace;
+			return nullptr;
 	} else if (nla_put_u16(msg, u::SVC_ATTR_PROTOCOL, svc.protocol) ||
 		   nla_put(msg, u::SVC_ATTR_ADDR, 16, svc.addr.bytes.data()) ||
 		   nla_put_u16(msg, u::SVC_ATTR_PORT, htons(svc.port))) {
-		return kNoSpace;
+		return nullptr;
 	}
 	if (nla_put_string(msg, u::SVC_ATTR_SCHED_NAME, svc.sched_name.c_str()) ||
 	    (!svc.pe_name.empty() && nla_put_string(msg, u::SVC_ATTR_PE_NAME, svc.pe_name.c_str())) ||
-	    nla_put(msg, u::SVC_ATTR_FLAGS, sizeof(flags), &flags) ||
+	    nla_put(msg, u::SVC_ATTR_FLAGS, sizeof(wire), &wire) ||
 	    nla_put_u32(msg, u::SVC_ATTR_TIMEOUT, svc.timeout) ||
 	    nla_put_u32(msg, u::SVC_ATTR_NETMASK, svc.netmask))
-		return kNoSpace;
-	if (reply) {
-		if (auto ec = put_stats(msg, u::SVC_ATTR_STATS, svc.stats, false))
-			return ec;
-		if (auto ec = put_stats(msg, u::SVC_ATTR_STATS64, svc.stats, true))
-			return ec;
-	}
-	nla_nest_end(msg, nest);
-	return {};
+		return nullptr;
+	return nest;
 }
 
-std::error_code put_dest(nl_msg *msg, const Dest &d, bool reply)
+nlattr *open_dest(nl_msg *msg, const Dest &d)
 {
 	nlattr *nest = nla_nest_start(msg, u::CMD_ATTR_DEST);
-	if (!nest)
-		return kNoSpace;
-	if (nla_put(msg, u::DEST_ATTR_ADDR, 16, d.addr.bytes.data()) ||
+	if (!nest || nla_put(msg, u::DEST_ATTR_ADDR, 16, d.addr.bytes.data()) ||
 	    nla_put_u16(msg, u::DEST_ATTR_ADDR_FAMILY, static_cast<std::uint16_t>(d.af)) ||
 	    nla_put_u16(msg, u::DEST_ATTR_PORT, htons(d.port)) ||
 	    nla_put_u32(msg, u::DEST_ATTR_FWD_METHOD, d.conn_flags & u::CONN_F_FWD_MASK) ||
@@ -236,33 +203,26 @@ std::error_code put_dest(nl_msg *msg, const Dest &d, bool reply)
 	    nla_put_u16(msg, u::DEST_ATTR_TUN_FLAGS, d.tun_flags) ||
 	    nla_put_u32(msg, u::DEST_ATTR_U_THRESH, d.u_threshold) ||
 	    nla_put_u32(msg, u::DEST_ATTR_L_THRESH, d.l_threshold))
+		return nullptr;
+	return nest;
+}
+
+// A request carries neither the counters nor the kernel's own HASHED bit.
+std::error_code put_service_request(nl_msg *msg, const Service &svc)
+{
+	nlattr *nest = open_service(msg, svc, svc.flags & ~u::SVC_F_HASHED);
+	if (!nest)
 		return kNoSpace;
-	if (reply) {
-		if (nla_put_u32(msg, u::DEST_ATTR_ACTIVE_CONNS, d.active_conns) ||
-		    nla_put_u32(msg, u::DEST_ATTR_INACT_CONNS, d.inact_conns) ||
-		    nla_put_u32(msg, u::DEST_ATTR_PERSIST_CONNS, d.persist_conns))
-			return kNoSpace;
-		if (auto ec = put_stats(msg, u::DEST_ATTR_STATS, d.stats, false))
-			return ec;
-		if (auto ec = put_stats(msg, u::DEST_ATTR_STATS64, d.stats, true))
-			return ec;
-	}
 	nla_nest_end(msg, nest);
 	return {};
 }
 
-} // namespace
-
-std::error_code put_service_reply(nl_msg *msg, const Service &svc) { return put_service(msg, svc, true); }
-std::error_code put_service_request(nl_msg *msg, const Service &svc) { return put_service(msg, svc, false); }
-std::error_code put_dest_reply(nl_msg *msg, const Dest &d) { return put_dest(msg, d, true); }
-std::error_code put_dest_request(nl_msg *msg, const Dest &d) { return put_dest(msg, d, false); }
-
-std::error_code put_info_reply(nl_msg *msg, const Info &info)
+std::error_code put_dest_request(nl_msg *msg, const Dest &d)
 {
-	if (nla_put_u32(msg, u::INFO_ATTR_VERSION, info.version) ||
-	    nla_put_u32(msg, u::INFO_ATTR_CONN_TAB_SIZE, info.conn_tab_size))
+	nlattr *nest = open_dest(msg, d);
+	if (!nest)
 		return kNoSpace;
+	nla_nest_end(msg, nest);
 	return {};
 }
 
@@ -272,40 +232,6 @@ std::error_code put_timeouts_request(nl_msg *msg, const Timeouts &t)
 	    (t.tcp_fin && nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin)) ||
 	    (t.udp && nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_UDP, t.udp)))
 		return kNoSpace;
-	return {};
-}
-
-std::error_code put_timeouts_reply(nl_msg *msg, const Timeouts &t)
-{
-	if (nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_TCP, t.tcp) ||
-	    nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_TCP_FIN, t.tcp_fin) ||
-	    nla_put_u32(msg, u::CMD_ATTR_TIMEOUT_UDP, t.udp))
-		return kNoSpace;
-	return {};
-}
-
-std::error_code put_daemon_reply(nl_msg *msg, const Daemon &d)
-{
-	nlattr *nest = nla_nest_start(msg, u::CMD_ATTR_DAEMON);
-	if (!nest)
-		return kNoSpace;
-	if (nla_put_u32(msg, u::DAEMON_ATTR_STATE, d.state) ||
-	    nla_put_string(msg, u::DAEMON_ATTR_MCAST_IFN, d.mcast_ifn.c_str()) ||
-	    nla_put_u32(msg, u::DAEMON_ATTR_SYNC_ID, d.syncid) ||
-	    nla_put_u16(msg, u::DAEMON_ATTR_SYNC_MAXLEN, d.sync_maxlen) ||
-	    nla_put_u16(msg, u::DAEMON_ATTR_MCAST_PORT, d.mcast_port) ||
-	    nla_put_u8(msg, u::DAEMON_ATTR_MCAST_TTL, d.mcast_ttl))
-		return kNoSpace;
-	if (d.mcast_af == AF_INET) {
-		std::uint32_t g;
-		std::memcpy(&g, d.mcast_group.bytes.data(), 4);
-		if (nla_put_u32(msg, u::DAEMON_ATTR_MCAST_GROUP, g))
-			return kNoSpace;
-	} else if (d.mcast_af == AF_INET6) {
-		if (nla_put(msg, u::DAEMON_ATTR_MCAST_GROUP6, 16, d.mcast_group.bytes.data()))
-			return kNoSpace;
-	}
-	nla_nest_end(msg, nest);
 	return {};
 }
 

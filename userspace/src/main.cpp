@@ -11,7 +11,6 @@
 #include "ipvs_drain/bench/run.h"
 #include "ipvs_drain/client.h"
 #include "ipvs_drain/errors.h"
-#include "ipvs_drain/fixture.h"
 #include "ipvs_drain/format.h"
 #include "ipvs_drain/options.h"
 #include "ipvs_drain/procfs.h"
@@ -507,24 +506,6 @@ int run_swap(const std::vector<std::string> &args)
 	return ipvs::swap::run(o);
 }
 
-// Not a user verb: writes what the kernel reports as a fixture for tests/unit/golden.
-int run_fixture(const std::vector<std::string> &args)
-{
-	if (!args.empty())
-		return fail(kExitUsage, "'_fixture' takes no arguments.");
-	ipvs::Client client;
-	if (int rc = open_client(client))
-		return rc;
-	ipvs::fixture::Snapshot snap;
-	if (auto ec = client.get_info(snap.info))
-		return kernel_failure(ipvs::Op::GetInfo, ec);
-	if (auto ec = client.get_timeouts(snap.timeouts))
-		return kernel_failure(ipvs::Op::GetTimeouts, ec);
-	if (auto ec = client.get_services(snap.services))
-		return kernel_failure(ipvs::Op::GetServices, ec);
-	return emit(ipvs::fixture::write(snap));
-}
-
 struct Verb {
 	const char *name;
 	const char *summary;
@@ -570,8 +551,6 @@ int main(int argc, char **argv)
 	const std::string &verb = args[0];
 	if (verb == "-h" || verb == "--help" || verb == "help")
 		return emit(usage());
-	if (verb == "_fixture")
-		return run_fixture(std::vector<std::string>(args.begin() + 1, args.end()));
 	for (const Verb &v : kVerbs)
 		if (verb == v.name)
 			return v.run(std::vector<std::string>(args.begin() + 1, args.end()));

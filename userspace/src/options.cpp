@@ -2,9 +2,6 @@
 // Option parsing for every verb; accepts ipvsadm's listing syntax so users can keep their habits.
 #include "ipvs_drain/options.h"
 
-#include <cerrno>
-#include <climits>
-#include <cstdlib>
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -12,96 +9,13 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "ipvs_drain/args.h"
+
 namespace ipvs::options {
 
 namespace {
 
-struct Spec {
-	const char *long_name;
-	char short_name; // 0 when none
-	bool takes_arg;
-	int id;
-};
-
-struct Opt {
-	int id;
-	std::string value;
-	std::string spelled; // as the user wrote it, for messages
-};
-
-// Splits argv into options the way popt does: clustered short flags, attached values, --name=value.
-std::variant<std::vector<Opt>, UsageError> tokenize(const std::vector<std::string> &args, const Spec *specs,
-						     std::size_t nspecs, const char *verb)
-{
-	std::vector<Opt> out;
-	auto unknown = [&](const std::string &what) {
-		return UsageError{"Unknown option '" + what + "' for '" + verb + "'; see 'ipvs-drain " + verb +
-				  " --help'."};
-	};
-	for (std::size_t i = 0; i < args.size(); i++) {
-		const std::string &a = args[i];
-		if (a == "--") {
-			if (i + 1 < args.size())
-				return UsageError{"Unexpected argument '" + args[i + 1] + "' for '" + verb + "'."};
-			break;
-		}
-		if (a.rfind("--", 0) == 0) {
-			std::string name = a.substr(2), value;
-			bool has_value = false;
-			if (auto eq = name.find('='); eq != std::string::npos) {
-				value = name.substr(eq + 1);
-				name.resize(eq);
-				has_value = true;
-			}
-			const Spec *s = nullptr;
-			for (std::size_t k = 0; k < nspecs; k++)
-				if (name == specs[k].long_name)
-					s = &specs[k];
-			if (!s) {
-				// A service option for a protocol IPVS does not balance is a bad protocol, not a typo.
-				if (name.size() > 8 && name.compare(name.size() - 8, 8, "-service") == 0)
-					return UsageError{"Unknown protocol '" + name.substr(0, name.size() - 8) +
-							  "': use -t (tcp), -u (udp), --sctp-service or -f (fwmark)."};
-				return unknown("--" + name);
-			}
-			if (s->takes_arg && !has_value) {
-				if (i + 1 >= args.size())
-					return UsageError{"Option '--" + name + "' needs a value."};
-				value = args[++i];
-			} else if (!s->takes_arg && has_value) {
-				return UsageError{"Option '--" + name + "' takes no value."};
-			}
-			out.push_back({s->id, value, "--" + name});
-			continue;
-		}
-		if (a.size() > 1 && a[0] == '-') {
-			for (std::size_t j = 1; j < a.size(); j++) {
-				const Spec *s = nullptr;
-				for (std::size_t k = 0; k < nspecs; k++)
-					if (specs[k].short_name && a[j] == specs[k].short_name)
-						s = &specs[k];
-				if (!s)
-					return unknown(std::string("-") + a[j]);
-				std::string spelled = std::string("-") + a[j];
-				if (s->takes_arg) {
-					std::string value;
-					if (j + 1 < a.size())
-						value = a.substr(j + 1);
-					else if (i + 1 < args.size())
-						value = args[++i];
-					else
-						return UsageError{"Option '" + spelled + "' needs a value."};
-					out.push_back({s->id, value, spelled});
-					break;
-				}
-				out.push_back({s->id, "", spelled});
-			}
-			continue;
-		}
-		return UsageError{"Unexpected argument '" + a + "' for '" + verb + "'."};
-	}
-	return out;
-}
+using args::Arg;
 
 bool all_digits(const std::string &s)
 {
@@ -111,17 +25,39 @@ bool all_digits(const std::string &s)
 	return true;
 }
 
-// ipvsadm's string_to_number: base 10, the whole string, within [min, max].
-std::optional<long> to_number(const std::string &s, long min, long max)
+std::optional<UsageError> netns_error(const std::string &name)
 {
-	if (s.empty())
+	if (valid_netns_name(name))
 		return std::nullopt;
-	char *end = nullptr;
-	errno = 0;
-	long v = std::strtol(s.c_str(), &end, 10);
-	if (*end || end == s.c_str() || errno == ERANGE || v < min || v > max)
-		return std::nullopt;
-	return v;
+	return UsageError{"Invalid netns name '" + name + "': give a name from 'ip netns list'."};
+}
+
+// status, save and restore: on/off flags of their own (a null member is accepted and ignored),
+// plus --netns NAME and -h.
+template <class T>
+Parsed<T> parse_flags(const std::vector<std::string> &a, const char *verb,
+		      std::vector<std::pair<args::Spec, bool T::*>> flags)
+{
+	enum { NETNS = -1, HELP = -2 };
+	std::vector<args::Spec> specs{{"netns", 0, Arg::One, NETNS}, {"help", 'h', Arg::None, HELP}};
+	for (std::size_t i = 0; i < flags.size(); i++)
+		specs.push_back({flags[i].first.long_name, flags[i].first.short_name, Arg::None, static_cast<int>(i)});
+	auto w = read_args(a, specs, verb);
+	if (auto *e = std::get_if<UsageError>(&w))
+		return *e;
+	T o;
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
+		if (opt.id == HELP) {
+			o.help = true;
+		} else if (opt.id == NETNS) {
+			if (auto e = netns_error(*opt.value))
+				return *e;
+			o.netns = *opt.value;
+		} else if (auto m = flags[static_cast<std::size_t>(opt.id)].second) {
+			o.*m = true;
+		}
+	}
+	return o;
 }
 
 enum ListId {
@@ -147,28 +83,28 @@ enum ListId {
 	L_HELP,
 };
 
-const Spec kListSpecs[] = {
-	{"numeric", 'n', false, L_NUMERIC},
-	{"connection", 'c', false, L_CONNECTION},
-	{"tcp-service", 't', true, L_SERVICE_TCP},
-	{"udp-service", 'u', true, L_SERVICE_UDP},
-	{"sctp-service", 0, true, L_SERVICE_SCTP},
-	{"fwmark-service", 'f', true, L_SERVICE_FWMARK},
-	{"timeout", 0, false, L_TIMEOUT},
-	{"daemon", 0, false, L_DAEMON},
-	{"stats", 0, false, L_STATS},
-	{"rate", 0, false, L_RATE},
-	{"thresholds", 0, false, L_THRESHOLDS},
-	{"persistent-conn", 0, false, L_PERSISTENTCONN},
-	{"sort", 0, false, L_SORT},
-	{"nosort", 0, false, L_NOSORT},
-	{"exact", 'X', false, L_EXACT},
-	{"tun-info", 0, false, L_TUN_INFO},
-	{"ipv6", '6', false, L_IPV6},
-	{"save", 'S', false, L_SAVE},
-	{"list", 'L', false, L_LIST},
-	{"list", 'l', false, L_LIST},
-	{"help", 'h', false, L_HELP},
+const args::Spec kListSpecs[] = {
+	{"numeric", 'n', Arg::None, L_NUMERIC},
+	{"connection", 'c', Arg::None, L_CONNECTION},
+	{"tcp-service", 't', Arg::One, L_SERVICE_TCP},
+	{"udp-service", 'u', Arg::One, L_SERVICE_UDP},
+	{"sctp-service", 0, Arg::One, L_SERVICE_SCTP},
+	{"fwmark-service", 'f', Arg::One, L_SERVICE_FWMARK},
+	{"timeout", 0, Arg::None, L_TIMEOUT},
+	{"daemon", 0, Arg::None, L_DAEMON},
+	{"stats", 0, Arg::None, L_STATS},
+	{"rate", 0, Arg::None, L_RATE},
+	{"thresholds", 0, Arg::None, L_THRESHOLDS},
+	{"persistent-conn", 0, Arg::None, L_PERSISTENTCONN},
+	{"sort", 0, Arg::None, L_SORT},
+	{"nosort", 0, Arg::None, L_NOSORT},
+	{"exact", 'X', Arg::None, L_EXACT},
+	{"tun-info", 0, Arg::None, L_TUN_INFO},
+	{"ipv6", '6', Arg::None, L_IPV6},
+	{"save", 'S', Arg::None, L_SAVE},
+	{"list", 'L', Arg::None, L_LIST},
+	{"list", 'l', Arg::None, L_LIST},
+	{"help", 'h', Arg::None, L_HELP},
 };
 
 // Names as ipvsadm reports them in its option-check messages.
@@ -214,6 +150,29 @@ int option_group(int id)
 }
 
 } // namespace
+
+std::variant<args::Words, UsageError> read_args(const std::vector<std::string> &words, std::span<const args::Spec> specs,
+						const std::string &verb)
+{
+	auto r = args::parse(words, specs);
+	if (auto *e = std::get_if<args::Error>(&r)) {
+		const std::string name = e->word.substr(0, e->word.find('='));
+		if (e->kind == args::Error::NeedsValue)
+			return UsageError{"Option '" + name + "' needs a value."};
+		if (e->kind == args::Error::TakesNoValue)
+			return UsageError{"Option '" + name + "' takes no value."};
+		// A service option for a protocol IPVS does not balance is a bad protocol, not a typo.
+		if (name.size() > 10 && name.starts_with("--") && name.ends_with("-service"))
+			return UsageError{"Unknown protocol '" + name.substr(2, name.size() - 10) +
+					  "': use -t (tcp), -u (udp), --sctp-service or -f (fwmark)."};
+		return UsageError{"Unknown option '" + name + "' for '" + verb + "'; see 'ipvs-drain " + verb + " --help'."};
+	}
+	auto &w = std::get<args::Words>(r);
+	if (!w.rest.empty())
+		return UsageError{"Unexpected argument '" + w.rest[0] + "' for '" + verb + "'; see 'ipvs-drain " + verb +
+				  " --help'."};
+	return std::move(w);
+}
 
 Lookups libc_lookups()
 {
@@ -292,7 +251,7 @@ std::optional<ServiceKey> parse_service_address(const std::string &text, std::ui
 		key.af = AF_INET;
 	}
 	if (port) {
-		if (auto n = to_number(*port, 0, 65535)) {
+		if (auto n = args::parse_uint(*port, 0, 65535)) {
 			key.port = static_cast<std::uint16_t>(*n);
 		} else if (auto p = lookups.port(*port, proto)) {
 			key.port = *p;
@@ -306,7 +265,7 @@ std::optional<ServiceKey> parse_service_address(const std::string &text, std::ui
 
 std::optional<std::uint32_t> parse_fwmark(const std::string &text)
 {
-	if (auto n = to_number(text, 1, 0xffffffffL))
+	if (auto n = args::parse_uint(text, 1, 0xffffffffu))
 		return static_cast<std::uint32_t>(*n);
 	return std::nullopt;
 }
@@ -319,13 +278,13 @@ bool valid_netns_name(const std::string &name)
 
 Parsed<ListOptions> parse_list(const std::vector<std::string> &args, const Lookups &lookups)
 {
-	auto tok = tokenize(args, kListSpecs, std::size(kListSpecs), "list");
-	if (auto *e = std::get_if<UsageError>(&tok))
+	auto w = read_args(args, kListSpecs, "list");
+	if (auto *e = std::get_if<UsageError>(&w))
 		return *e;
 	ListOptions o;
 	bool save = false;
 	std::vector<int> seen;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
 		int group = option_group(opt.id);
 		if (group != L_LIST && group != L_SORT && group != L_HELP && group != L_IPV6 && group != L_SAVE) {
 			for (int s : seen)
@@ -348,16 +307,16 @@ Parsed<ListOptions> parse_list(const std::vector<std::string> &args, const Looku
 					    : opt.id == L_SERVICE_UDP ? IPPROTO_UDP
 								      : IPPROTO_SCTP;
 			std::string why;
-			auto key = parse_service_address(opt.value, proto, lookups, why);
+			auto key = parse_service_address(*opt.value, proto, lookups, why);
 			if (!key)
 				return UsageError{why};
 			o.service = *key;
 			break;
 		}
 		case L_SERVICE_FWMARK: {
-			auto mark = parse_fwmark(opt.value);
+			auto mark = parse_fwmark(*opt.value);
 			if (!mark)
-				return UsageError{"Invalid fwmark '" + opt.value + "': expected an integer from 1 to 4294967295."};
+				return UsageError{"Invalid fwmark '" + *opt.value + "': expected an integer from 1 to 4294967295."};
 			ServiceKey key;
 			// ipvsadm sends an IPv4 TCP key for a fwmark unless -6 follows.
 			key.af = AF_INET;
@@ -440,49 +399,32 @@ Parsed<ListOptions> parse_list(const std::vector<std::string> &args, const Looku
 
 Parsed<StatusOptions> parse_status(const std::vector<std::string> &args)
 {
-	enum { S_JSON, S_NETNS, S_HELP };
-	static const Spec specs[] = {{"json", 0, false, S_JSON}, {"netns", 0, true, S_NETNS}, {"help", 'h', false, S_HELP}};
-	auto tok = tokenize(args, specs, std::size(specs), "status");
-	if (auto *e = std::get_if<UsageError>(&tok))
-		return *e;
-	StatusOptions o;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
-		if (opt.id == S_JSON)
-			o.json = true;
-		else if (opt.id == S_HELP)
-			o.help = true;
-		else {
-			if (!valid_netns_name(opt.value))
-				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
-			o.netns = opt.value;
-		}
-	}
-	return o;
+	return parse_flags<StatusOptions>(args, "status", {{{"json", 0, Arg::None, 0}, &StatusOptions::json}});
 }
 
 Parsed<KnobOptions> parse_knob(const std::vector<std::string> &args, bool enable)
 {
 	enum { K_NETNS, K_MODE, K_HELP };
-	static const Spec specs[] = {{"netns", 0, true, K_NETNS}, {"mode", 0, true, K_MODE}, {"help", 'h', false, K_HELP}};
-	const char *verb = enable ? "enable" : "disable";
-	auto tok = tokenize(args, specs, std::size(specs), verb);
-	if (auto *e = std::get_if<UsageError>(&tok))
+	static const args::Spec specs[] = {
+		{"netns", 0, Arg::One, K_NETNS}, {"mode", 0, Arg::One, K_MODE}, {"help", 'h', Arg::None, K_HELP}};
+	auto w = read_args(args, specs, enable ? "enable" : "disable");
+	if (auto *e = std::get_if<UsageError>(&w))
 		return *e;
 	KnobOptions o;
 	o.mode = enable ? 1 : 0;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
 		if (opt.id == K_HELP) {
 			o.help = true;
 		} else if (opt.id == K_NETNS) {
-			if (!valid_netns_name(opt.value))
-				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
-			o.netns = opt.value;
+			if (auto e = netns_error(*opt.value))
+				return *e;
+			o.netns = *opt.value;
 		} else {
 			if (!enable)
 				return UsageError{"'disable' takes no --mode: it always sets 0."};
-			auto n = to_number(opt.value, 0, 3);
+			auto n = args::parse_uint(*opt.value, 0, 3);
 			if (!n)
-				return UsageError{"Invalid mode '" + opt.value +
+				return UsageError{"Invalid mode '" + *opt.value +
 						  "': expected 0, 1 (TIME_WAIT/CLOSE), 2 (NOOUTPUT FIN_WAIT) or 3 (both)."};
 			o.mode = static_cast<int>(*n);
 		}
@@ -490,98 +432,40 @@ Parsed<KnobOptions> parse_knob(const std::vector<std::string> &args, bool enable
 	return o;
 }
 
-} // namespace ipvs::options
-
-namespace ipvs::options {
 
 Parsed<SaveOptions> parse_save(const std::vector<std::string> &args)
 {
-	enum { V_NUMERIC, V_THRESH, V_TIMEOUTS, V_NETNS, V_HELP };
-	static const Spec specs[] = {{"numeric", 'n', false, V_NUMERIC},
-				     {"thresholds", 0, false, V_THRESH},
-				     {"timeouts", 0, false, V_TIMEOUTS},
-				     {"netns", 0, true, V_NETNS},
-				     {"help", 'h', false, V_HELP}};
-	auto tok = tokenize(args, specs, std::size(specs), "save");
-	if (auto *e = std::get_if<UsageError>(&tok))
-		return *e;
-	SaveOptions o;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
-		switch (opt.id) {
-		case V_NUMERIC:
-			o.numeric = true;
-			break;
-		case V_THRESH:
-			o.thresholds = true;
-			break;
-		case V_TIMEOUTS:
-			o.timeouts = true;
-			break;
-		case V_HELP:
-			o.help = true;
-			break;
-		default:
-			if (!valid_netns_name(opt.value))
-				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
-			o.netns = opt.value;
-		}
-	}
-	return o;
+	return parse_flags<SaveOptions>(args, "save",
+					{{{"numeric", 'n', Arg::None, 0}, &SaveOptions::numeric},
+					 {{"thresholds", 0, Arg::None, 0}, &SaveOptions::thresholds},
+					 {{"timeouts", 0, Arg::None, 0}, &SaveOptions::timeouts}});
 }
 
 Parsed<RestoreOptions> parse_restore(const std::vector<std::string> &args)
 {
-	enum { R_NUMERIC, R_FLUSH, R_CHECK, R_NETNS, R_HELP };
-	static const Spec specs[] = {{"numeric", 'n', false, R_NUMERIC},
-				     {"flush", 0, false, R_FLUSH},
-				     {"check", 0, false, R_CHECK},
-				     {"netns", 0, true, R_NETNS},
-				     {"help", 'h', false, R_HELP}};
-	auto tok = tokenize(args, specs, std::size(specs), "restore");
-	if (auto *e = std::get_if<UsageError>(&tok))
-		return *e;
-	RestoreOptions o;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
-		switch (opt.id) {
-		case R_NUMERIC:
-			o.numeric = true;
-			break;
-		case R_FLUSH:
-			o.flush = true;
-			break;
-		case R_CHECK:
-			o.check = true;
-			break;
-		case R_HELP:
-			o.help = true;
-			break;
-		default:
-			if (!valid_netns_name(opt.value))
-				return UsageError{"Invalid netns name '" + opt.value + "': give a name from 'ip netns list'."};
-			o.netns = opt.value;
-		}
-	}
-	return o;
+	return parse_flags<RestoreOptions>(args, "restore",
+					   {{{"flush", 0, Arg::None, 0}, &RestoreOptions::flush},
+					    {{"check", 0, Arg::None, 0}, &RestoreOptions::check}});
 }
 
 Parsed<SwapOptions> parse_swap(const std::vector<std::string> &args)
 {
 	enum { W_KO, W_FROM_KO, W_YES, W_ALL, W_FILE, W_HELP };
-	static const Spec specs[] = {{"ko", 0, true, W_KO},		{"from-ko", 0, true, W_FROM_KO},
-				     {"yes", 'y', false, W_YES},	{"all-netns", 0, false, W_ALL},
-				     {"save-file", 0, true, W_FILE},	{"help", 'h', false, W_HELP}};
-	auto tok = tokenize(args, specs, std::size(specs), "swap-module");
-	if (auto *e = std::get_if<UsageError>(&tok))
+	static const args::Spec specs[] = {{"ko", 0, Arg::One, W_KO},	      {"from-ko", 0, Arg::One, W_FROM_KO},
+					   {"yes", 'y', Arg::None, W_YES},    {"all-netns", 0, Arg::None, W_ALL},
+					   {"save-file", 0, Arg::One, W_FILE}, {"help", 'h', Arg::None, W_HELP}};
+	auto w = read_args(args, specs, "swap-module");
+	if (auto *e = std::get_if<UsageError>(&w))
 		return *e;
 	SwapOptions o;
-	for (const Opt &opt : std::get<std::vector<Opt>>(tok)) {
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
 		switch (opt.id) {
 		case W_KO:
 		case W_FROM_KO:
 		case W_FILE:
-			if (opt.value.empty())
+			if (opt.value->empty())
 				return UsageError{"Option '" + opt.spelled + "' needs a non-empty path."};
-			(opt.id == W_KO ? o.ko : opt.id == W_FROM_KO ? o.from_ko : o.save_file) = opt.value;
+			(opt.id == W_KO ? o.ko : opt.id == W_FROM_KO ? o.from_ko : o.save_file) = *opt.value;
 			break;
 		case W_YES:
 			o.yes = true;

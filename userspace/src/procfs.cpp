@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ipvs_drain/args.h"
+
 namespace ipvs::procfs {
 
 namespace {
@@ -116,13 +118,10 @@ std::optional<ConnEntry> parse_conn_line(std::string_view line)
 	if (vaf != c.af)
 		return std::nullopt;
 	c.state = std::string(tok[7]);
-	char *end = nullptr;
-	std::string exp(tok[8]);
-	errno = 0;
-	unsigned long e = std::strtoul(exp.c_str(), &end, 10);
-	if (*end || errno || e > 0xffffffffUL)
+	auto e = args::parse_uint(tok[8], 0, 0xffffffffu);
+	if (!e)
 		return std::nullopt;
-	c.expires = static_cast<std::uint32_t>(e);
+	c.expires = static_cast<std::uint32_t>(*e);
 	if (n == 11) {
 		c.pe_name = std::string(tok[9]);
 		c.pe_data = std::string(tok[10]);
@@ -156,13 +155,10 @@ std::optional<std::map<std::string, std::uint64_t>> parse_counters(std::string_v
 			continue;
 		if (n != 2)
 			return std::nullopt;
-		std::string v(tok[1]);
-		char *end = nullptr;
-		errno = 0;
-		unsigned long long value = std::strtoull(v.c_str(), &end, 10);
-		if (*end || errno || v[0] == '-')
+		auto value = args::parse_uint(tok[1], 0, UINT64_MAX);
+		if (!value)
 			return std::nullopt;
-		out[std::string(tok[0])] = value;
+		out[std::string(tok[0])] = *value;
 	}
 	return out;
 }

@@ -3,9 +3,7 @@
 #include "ipvs_drain/rules.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -13,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "ipvs_drain/args.h"
 #include "ipvs_drain/uapi.h"
 
 namespace ipvs::rules {
@@ -60,136 +59,46 @@ enum Id {
 	O_TUN_REMCSUM,
 };
 
-enum Arg { NONE, ONE, OPTIONAL, THREE };
+using args::Arg;
 
-struct Spec {
-	const char *long_name;
-	char short_name;
-	Arg arg;
-	Id id;
+// ipvsadm's popt table; --set takes its three values from the words no option takes, as ipvsadm does.
+const args::Spec kSpecs[] = {
+	{"add-service", 'A', Arg::None, O_ADD_SERVICE},
+	{"edit-service", 'E', Arg::None, O_EDIT_SERVICE},
+	{"delete-service", 'D', Arg::None, O_DEL_SERVICE},
+	{"clear", 'C', Arg::None, O_CLEAR},
+	{"add-server", 'a', Arg::None, O_ADD_DEST},
+	{"edit-server", 'e', Arg::None, O_EDIT_DEST},
+	{"delete-server", 'd', Arg::None, O_DEL_DEST},
+	{"set", 0, Arg::None, O_SET},
+	{"tcp-service", 't', Arg::One, O_TCP},
+	{"udp-service", 'u', Arg::One, O_UDP},
+	{"sctp-service", 0, Arg::One, O_SCTP},
+	{"fwmark-service", 'f', Arg::One, O_FWMARK},
+	{"ipv6", '6', Arg::None, O_IPV6},
+	{"scheduler", 's', Arg::One, O_SCHED},
+	{"persistent", 'p', Arg::Optional, O_PERSISTENT},
+	{"netmask", 'M', Arg::One, O_NETMASK},
+	{"sched-flags", 'b', Arg::One, O_SCHED_FLAGS},
+	{"ops", 'o', Arg::None, O_OPS},
+	{"pe", 0, Arg::One, O_PE},
+	{"real-server", 'r', Arg::One, O_REAL},
+	{"gatewaying", 'g', Arg::None, O_GATE},
+	{"ipip", 'i', Arg::None, O_IPIP},
+	{"masquerading", 'm', Arg::None, O_MASQ},
+	{"weight", 'w', Arg::One, O_WEIGHT},
+	{"u-threshold", 'x', Arg::One, O_UTHRESH},
+	{"l-threshold", 'y', Arg::One, O_LTHRESH},
+	{"tun-type", 0, Arg::One, O_TUN_TYPE},
+	{"tun-port", 0, Arg::One, O_TUN_PORT},
+	{"tun-nocsum", 0, Arg::None, O_TUN_NOCSUM},
+	{"tun-csum", 0, Arg::None, O_TUN_CSUM},
+	{"tun-remcsum", 0, Arg::None, O_TUN_REMCSUM},
 };
 
-const Spec kSpecs[] = {
-	{"add-service", 'A', NONE, O_ADD_SERVICE},
-	{"edit-service", 'E', NONE, O_EDIT_SERVICE},
-	{"delete-service", 'D', NONE, O_DEL_SERVICE},
-	{"clear", 'C', NONE, O_CLEAR},
-	{"add-server", 'a', NONE, O_ADD_DEST},
-	{"edit-server", 'e', NONE, O_EDIT_DEST},
-	{"delete-server", 'd', NONE, O_DEL_DEST},
-	{"set", 0, THREE, O_SET},
-	{"tcp-service", 't', ONE, O_TCP},
-	{"udp-service", 'u', ONE, O_UDP},
-	{"sctp-service", 0, ONE, O_SCTP},
-	{"fwmark-service", 'f', ONE, O_FWMARK},
-	{"ipv6", '6', NONE, O_IPV6},
-	{"scheduler", 's', ONE, O_SCHED},
-	{"persistent", 'p', OPTIONAL, O_PERSISTENT},
-	{"netmask", 'M', ONE, O_NETMASK},
-	{"sched-flags", 'b', ONE, O_SCHED_FLAGS},
-	{"ops", 'o', NONE, O_OPS},
-	{"pe", 0, ONE, O_PE},
-	{"real-server", 'r', ONE, O_REAL},
-	{"gatewaying", 'g', NONE, O_GATE},
-	{"ipip", 'i', NONE, O_IPIP},
-	{"masquerading", 'm', NONE, O_MASQ},
-	{"weight", 'w', ONE, O_WEIGHT},
-	{"u-threshold", 'x', ONE, O_UTHRESH},
-	{"l-threshold", 'y', ONE, O_LTHRESH},
-	{"tun-type", 0, ONE, O_TUN_TYPE},
-	{"tun-port", 0, ONE, O_TUN_PORT},
-	{"tun-nocsum", 0, NONE, O_TUN_NOCSUM},
-	{"tun-csum", 0, NONE, O_TUN_CSUM},
-	{"tun-remcsum", 0, NONE, O_TUN_REMCSUM},
-};
+bool is_command(int id) { return id <= O_SET; }
 
-struct Opt {
-	Id id;
-	std::vector<std::string> values;
-	std::string spelled;
-};
-
-bool is_command(Id id) { return id <= O_SET; }
-
-std::optional<long> number(const std::string &s, long min, long max)
-{
-	if (s.empty())
-		return std::nullopt;
-	char *end = nullptr;
-	errno = 0;
-	long v = std::strtol(s.c_str(), &end, 10);
-	if (*end || errno == ERANGE || v < min || v > max)
-		return std::nullopt;
-	return v;
-}
-
-std::variant<std::vector<Opt>, std::string> tokenize(const std::vector<std::string> &words)
-{
-	std::vector<Opt> out;
-	for (std::size_t i = 0; i < words.size(); i++) {
-		const std::string &w = words[i];
-		const Spec *spec = nullptr;
-		std::optional<std::string> attached;
-		std::string spelled;
-		if (w.rfind("--", 0) == 0 && w.size() > 2) {
-			std::string name = w.substr(2);
-			if (auto eq = name.find('='); eq != std::string::npos) {
-				attached = name.substr(eq + 1);
-				name.resize(eq);
-			}
-			for (const Spec &s : kSpecs)
-				if (name == s.long_name)
-					spec = &s;
-			spelled = "--" + name;
-		} else if (w.size() >= 2 && w[0] == '-') {
-			for (const Spec &s : kSpecs)
-				if (s.short_name && s.short_name == w[1])
-					spec = &s;
-			spelled = w.substr(0, 2);
-			if (w.size() > 2)
-				attached = w.substr(2);
-		} else {
-			return "unexpected word '" + w + "' (every word must belong to an option)";
-		}
-		if (!spec)
-			return "unknown option '" + spelled + "'";
-		Opt o{spec->id, {}, spelled};
-		switch (spec->arg) {
-		case NONE:
-			if (attached)
-				return "option '" + spelled + "' takes no value, got '" + *attached + "'";
-			break;
-		case ONE:
-			if (attached)
-				o.values.push_back(*attached);
-			else if (i + 1 < words.size())
-				o.values.push_back(words[++i]);
-			else
-				return "option '" + spelled + "' needs a value";
-			break;
-		case OPTIONAL:
-			// popt's optional argument: the next word, unless it is itself an option.
-			if (attached)
-				o.values.push_back(*attached);
-			else if (i + 1 < words.size() && !(words[i + 1].size() > 1 && words[i + 1][0] == '-'))
-				o.values.push_back(words[++i]);
-			break;
-		case THREE:
-			if (attached)
-				return "option '" + spelled + "' takes three values: --set TCP TCPFIN UDP";
-			for (int k = 0; k < 3; k++) {
-				if (i + 1 >= words.size())
-					return "option '--set' needs three values: --set TCP TCPFIN UDP";
-				o.values.push_back(words[++i]);
-			}
-			break;
-		}
-		out.push_back(std::move(o));
-	}
-	return out;
-}
-
-const char *command_name(Id id)
+const char *command_name(int id)
 {
 	switch (id) {
 	case O_ADD_SERVICE:
@@ -211,7 +120,7 @@ const char *command_name(Id id)
 	}
 }
 
-bool allowed(Id cmd, Id opt)
+bool allowed(int cmd, int opt)
 {
 	const bool svc = opt == O_TCP || opt == O_UDP || opt == O_SCTP || opt == O_FWMARK || opt == O_IPV6;
 	const bool svc_attr = opt == O_SCHED || opt == O_PERSISTENT || opt == O_NETMASK || opt == O_SCHED_FLAGS ||
@@ -269,24 +178,29 @@ bool same_dest(const Dest &a, const Dest &b) { return a.af == b.af && a.addr == 
 
 ServiceKey key_of(const Service &svc) { return ServiceKey{svc.af, svc.protocol, svc.addr, svc.port, svc.fwmark}; }
 
-std::variant<Command, std::string> parse_words(const std::vector<std::string> &words, const options::Lookups &lookups)
+// One rule line, already split into words.
+static std::variant<Command, std::string> parse_words(const std::vector<std::string> &words,
+							 const options::Lookups &lookups)
 {
-	auto tok = tokenize(words);
-	if (auto *e = std::get_if<std::string>(&tok))
-		return *e;
-	const auto &opts = std::get<std::vector<Opt>>(tok);
+	auto r = args::parse(words, kSpecs);
+	if (auto *e = std::get_if<args::Error>(&r))
+		return e->kind == args::Error::NeedsValue   ? "option '" + e->word + "' needs a value"
+		       : e->kind == args::Error::TakesNoValue ? "option '" + e->word + "' takes no value"
+							    : "unknown option '" + e->word + "'";
+	const auto &opts = std::get<args::Words>(r).opts;
+	const auto &rest = std::get<args::Words>(r).rest;
 
-	std::optional<Id> cmd;
-	const Opt *svc_opt = nullptr, *real = nullptr, *fwd = nullptr;
-	std::vector<Id> seen;
-	for (const Opt &o : opts) {
+	std::optional<int> cmd;
+	const args::Opt *svc_opt = nullptr, *real = nullptr, *fwd = nullptr;
+	std::vector<int> seen;
+	for (const args::Opt &o : opts) {
 		if (is_command(o.id)) {
 			if (cmd)
 				return std::string("two commands on one line: ") + command_name(*cmd) + " and " + o.spelled;
 			cmd = o.id;
 			continue;
 		}
-		Id group = (o.id == O_UDP || o.id == O_SCTP || o.id == O_FWMARK) ? O_TCP
+		int group = (o.id == O_UDP || o.id == O_SCTP || o.id == O_FWMARK) ? O_TCP
 			   : (o.id == O_IPIP || o.id == O_MASQ)			 ? O_GATE
 			   : (o.id == O_TUN_CSUM || o.id == O_TUN_REMCSUM)	 ? O_TUN_NOCSUM
 										 : o.id;
@@ -300,9 +214,11 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		else if (group == O_GATE)
 			fwd = &o;
 	}
+	if (const std::size_t taken = cmd == O_SET ? 3 : 0; rest.size() > taken)
+		return "unexpected word '" + rest[taken] + "' (every word must belong to an option)";
 	if (!cmd)
 		return std::string("no command: a rule line starts with -A, -E, -D, -C, -a, -e, -d or --set");
-	for (const Opt &o : opts)
+	for (const args::Opt &o : opts)
 		if (!is_command(o.id) && !allowed(*cmd, o.id))
 			return "option '" + o.spelled + "' is not allowed with " + command_name(*cmd);
 
@@ -331,14 +247,13 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		break;
 	default: {
 		c.verb = Verb::SetTimeouts;
-		const Opt &o = opts.front().id == O_SET ? opts.front() : *std::find_if(opts.begin(), opts.end(), [](const Opt &x) {
-			return x.id == O_SET;
-		});
+		if (rest.size() != 3)
+			return std::string("option '--set' needs three values: --set TCP TCPFIN UDP");
 		std::uint32_t *dst[3] = {&c.timeouts.tcp, &c.timeouts.tcp_fin, &c.timeouts.udp};
 		for (int k = 0; k < 3; k++) {
-			auto n = number(o.values[k], 0, INT_MAX);
+			auto n = args::parse_uint(rest[k], 0, INT_MAX);
 			if (!n)
-				return "invalid timeout '" + o.values[k] + "': expected seconds, 0 keeps the current value";
+				return "invalid timeout '" + rest[k] + "': expected seconds, 0 keeps the current value";
 			*dst[k] = static_cast<std::uint32_t>(*n);
 		}
 		return c;
@@ -350,9 +265,9 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 	const bool v6_flag = std::find(seen.begin(), seen.end(), O_IPV6) != seen.end();
 	Service &s = c.svc;
 	if (svc_opt->id == O_FWMARK) {
-		auto mark = options::parse_fwmark(svc_opt->values[0]);
+		auto mark = options::parse_fwmark(*svc_opt->value);
 		if (!mark)
-			return "invalid fwmark '" + svc_opt->values[0] + "': expected 1 to 4294967295";
+			return "invalid fwmark '" + *svc_opt->value + "': expected 1 to 4294967295";
 		s.fwmark = *mark;
 		s.af = v6_flag ? AF_INET6 : AF_INET;
 		s.protocol = IPPROTO_TCP;
@@ -361,9 +276,9 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 			return std::string("option '-6' only goes with -f (an address says its own family)");
 		std::uint16_t proto = svc_opt->id == O_TCP ? IPPROTO_TCP : svc_opt->id == O_UDP ? IPPROTO_UDP : IPPROTO_SCTP;
 		std::string why;
-		auto key = options::parse_service_address(svc_opt->values[0], proto, lookups, why);
+		auto key = options::parse_service_address(*svc_opt->value, proto, lookups, why);
 		if (!key)
-			return why.empty() ? "invalid service address '" + svc_opt->values[0] + "'" : why;
+			return why.empty() ? "invalid service address '" + *svc_opt->value + "'" : why;
 		s.af = key->af;
 		s.protocol = proto;
 		s.addr = key->addr;
@@ -375,8 +290,8 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		return c;
 
 	if (c.verb == Verb::AddService || c.verb == Verb::EditService) {
-		for (const Opt &o : opts) {
-			const std::string v = o.values.empty() ? std::string() : o.values[0];
+		for (const args::Opt &o : opts) {
+			const std::string v = o.value.value_or("");
 			switch (o.id) {
 			case O_SCHED:
 				if (!valid_module_name(v))
@@ -386,8 +301,8 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 			case O_PERSISTENT: {
 				s.flags |= u::SVC_F_PERSISTENT;
 				s.timeout = kDefaultPersistence;
-				if (!o.values.empty()) {
-					auto n = number(v, 1, kMaxPersistence);
+				if (o.value) {
+					auto n = args::parse_uint(v, 1, kMaxPersistence);
 					if (!n)
 						return "invalid persistence timeout '" + v + "': expected 1 to " +
 						       std::to_string(kMaxPersistence) + " seconds";
@@ -397,7 +312,7 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 			}
 			case O_NETMASK:
 				if (s.af == AF_INET6) {
-					auto n = number(v, 1, 128);
+					auto n = args::parse_uint(v, 1, 128);
 					if (!n)
 						return "invalid IPv6 netmask '" + v + "': expected a prefix length from 1 to 128";
 					s.netmask = static_cast<std::uint32_t>(*n);
@@ -443,9 +358,9 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		return std::string(command_name(*cmd)) + " needs a destination: -r ADDR[:PORT]";
 	Dest &d = c.dest;
 	std::string why;
-	auto daddr = options::parse_service_address(real->values[0], s.protocol, lookups, why);
+	auto daddr = options::parse_service_address(*real->value, s.protocol, lookups, why);
 	if (!daddr)
-		return why.empty() ? "invalid destination address '" + real->values[0] + "'" : why;
+		return why.empty() ? "invalid destination address '" + *real->value + "'" : why;
 	d.af = daddr->af;
 	d.addr = daddr->addr;
 	d.port = daddr->port;
@@ -458,11 +373,11 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		d.port = s.port;
 
 	bool tun_opt = false, csum_opt = false;
-	for (const Opt &o : opts) {
-		const std::string v = o.values.empty() ? std::string() : o.values[0];
+	for (const args::Opt &o : opts) {
+		const std::string v = o.value.value_or("");
 		switch (o.id) {
 		case O_WEIGHT: {
-			auto n = number(v, 0, 65535);
+			auto n = args::parse_uint(v, 0, 65535);
 			if (!n)
 				return "invalid weight '" + v + "': expected 0 to 65535";
 			d.weight = static_cast<std::uint32_t>(*n);
@@ -470,7 +385,7 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 		}
 		case O_UTHRESH:
 		case O_LTHRESH: {
-			auto n = number(v, 0, INT_MAX);
+			auto n = args::parse_uint(v, 0, INT_MAX);
 			if (!n)
 				return "invalid threshold '" + v + "': expected 0 to " + std::to_string(INT_MAX);
 			(o.id == O_UTHRESH ? d.u_threshold : d.l_threshold) = static_cast<std::uint32_t>(*n);
@@ -489,7 +404,7 @@ std::variant<Command, std::string> parse_words(const std::vector<std::string> &w
 			break;
 		case O_TUN_PORT: {
 			tun_opt = true;
-			auto n = number(v, 1, 65535);
+			auto n = args::parse_uint(v, 1, 65535);
 			if (!n)
 				return "invalid tunnel port '" + v + "': expected 1 to 65535";
 			d.tun_port = static_cast<std::uint16_t>(*n);
@@ -538,7 +453,8 @@ std::variant<std::vector<Command>, ParseError> parse(const std::string &text, co
 			std::size_t start = i;
 			while (i < l.size() && l[i] != ' ' && l[i] != '\t' && l[i] != '\r')
 				i++;
-			if (i > start)
+			// ipvsadm's config_stream_read drops every word "ipvsadm", so "ipvsadm -A ..." lines work too.
+			if (i > start && l.compare(start, i - start, "ipvsadm") != 0)
 				words.push_back(l.substr(start, i - start));
 		}
 		if (words.empty() || words[0][0] == '#')

@@ -3,7 +3,7 @@
 #include "ipvs_drain/sysctl.h"
 
 #include <cerrno>
-#include <cstdlib>
+#include <climits>
 #include <string>
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipvs_drain/args.h"
 #include "ipvs_drain/procfs.h"
 #include "ipvs_drain/util.h"
 
@@ -28,15 +29,13 @@ std::optional<int> read_int(const std::string &name, std::error_code *err)
 			*err = {errno, std::system_category()};
 		return std::nullopt;
 	}
-	char *end = nullptr;
-	errno = 0;
-	long v = std::strtol(text->c_str(), &end, 10);
-	if (end == text->c_str() || errno) {
+	auto v = args::parse_uint(text->substr(0, text->find_last_not_of(" \t\n") + 1), 0, INT_MAX);
+	if (!v) {
 		if (err)
 			*err = {EPROTO, std::system_category()};
 		return std::nullopt;
 	}
-	return static_cast<int>(v);
+	return static_cast<int>(*v);
 }
 
 std::error_code write(const std::string &path, const std::string &value)

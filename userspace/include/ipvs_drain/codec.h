@@ -19,12 +19,11 @@ std::error_code put_dest_request(nl_msg *msg, const Dest &dest);
 // IPVS_CMD_SET_CONFIG: a zero timeout leaves that timeout as it is, as with ipvsadm --set.
 std::error_code put_timeouts_request(nl_msg *msg, const Timeouts &t);
 
-// Reply side, written the way the kernel fills its replies; used to build fixtures and in tests.
-std::error_code put_service_reply(nl_msg *msg, const Service &svc);
-std::error_code put_dest_reply(nl_msg *msg, const Dest &dest);
-std::error_code put_info_reply(nl_msg *msg, const Info &info);
-std::error_code put_timeouts_reply(nl_msg *msg, const Timeouts &t);
-std::error_code put_daemon_reply(nl_msg *msg, const Daemon &d);
+// The nested service or dest attribute with what a request carries (@flags as the service's), left
+// open for the caller to add to and close with nla_nest_end; null when the message is full.
+// The test encoders of replies (tests/unit/replies.h) add the counters the kernel sends.
+nlattr *open_service(nl_msg *msg, const Service &svc, std::uint32_t flags);
+nlattr *open_dest(nl_msg *msg, const Dest &dest);
 
 // Decoders take a whole generic-netlink reply message. EPROTO means a reply we cannot trust.
 std::error_code decode_service_msg(nl_msg *msg, Service &out);

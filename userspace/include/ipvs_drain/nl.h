@@ -49,8 +49,6 @@ public:
 	// Connects and resolves @family. A family the kernel does not know gives NLE_OBJ_NOTFOUND.
 	static std::error_code open(const char *family, GenlSocket &out);
 
-	int family() const { return family_; }
-
 	// Builds a request header for this family.
 	std::error_code start(Message &msg, int cmd, int version, int flags) const;
 

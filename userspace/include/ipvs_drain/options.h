@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "ipvs_drain/args.h"
 #include "ipvs_drain/format.h"
 #include "ipvs_drain/model.h"
 
@@ -58,7 +60,6 @@ struct SaveOptions {
 };
 
 struct RestoreOptions {
-	bool numeric = false; // accepted for symmetry with save; restore never prints names
 	bool flush = false;
 	bool check = false;
 	std::optional<std::string> netns;
@@ -73,6 +74,10 @@ struct SwapOptions {
 	std::optional<std::string> save_file;
 	bool help = false;
 };
+
+// popt over @words with @specs; its errors and any word no option takes become one sentence naming @verb.
+std::variant<args::Words, UsageError> read_args(const std::vector<std::string> &words, std::span<const args::Spec> specs,
+						const std::string &verb);
 
 // @args excludes the verb. Option syntax follows ipvsadm (popt): -nc clusters, -tADDR, --opt=value.
 Parsed<ListOptions> parse_list(const std::vector<std::string> &args, const Lookups &lookups);

@@ -33,8 +33,6 @@ struct ParseError {
 // Every non-empty line that is not a '#' comment is one ipvsadm command line (as 'ipvsadm -R' reads them).
 // Names are resolved through @lookups, as ipvsadm would; the first bad line stops the parse.
 std::variant<std::vector<Command>, ParseError> parse(const std::string &text, const options::Lookups &lookups);
-// One command line already split into words (the first word is an option, not "ipvsadm").
-std::variant<Command, std::string> parse_words(const std::vector<std::string> &words, const options::Lookups &lookups);
 
 ServiceKey key_of(const Service &svc);
 

@@ -9,10 +9,13 @@
 
 #include <arpa/inet.h>
 
+#include "ipvs_drain/args.h"
+
 namespace ipvs::bench {
 
 namespace {
 
+using args::parse_uint;
 using options::UsageError;
 
 std::optional<double> parse_number(const std::string &text)
@@ -25,13 +28,6 @@ std::optional<double> parse_number(const std::string &text)
 	if (errno || *end || !std::isfinite(v))
 		return std::nullopt;
 	return v;
-}
-
-std::optional<unsigned long> parse_uint(const std::string &text)
-{
-	if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)
-		return std::nullopt;
-	return std::strtoul(text.c_str(), nullptr, 10);
 }
 
 bool known_config(const std::string &name)
@@ -53,8 +49,8 @@ std::optional<PortRange> parse_port_range(const std::string &text, std::string &
 		lo_s = text.substr(0, dash);
 		hi_s = text.substr(dash + 1);
 	}
-	auto lo = parse_uint(lo_s), hi = parse_uint(hi_s);
-	if (!lo || !hi || *lo < 1 || *hi > 65535) {
+	auto lo = parse_uint(lo_s, 1, 65535), hi = parse_uint(hi_s, 1, 65535);
+	if (!lo || !hi) {
 		why = "Invalid port range '" + text + "': give LO-HI with ports 1-65535 (e.g. 20000-20199), or 'ephemeral'.";
 		return std::nullopt;
 	}
@@ -75,40 +71,18 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 	static const char *const with_value[] = {"target", "configs", "ports", "concurrency", "rate",
 						 "connect-timeout", "read-timeout", "duration", "send",
 						 "id-regex", "json", "svg"};
-	static const char *const flags[] = {"lab", "help"};
+	std::vector<args::Spec> specs{{"lab", 0, args::Arg::None, 0}, {"help", 'h', args::Arg::None, 0}};
+	for (const char *name : with_value)
+		specs.push_back({name, 0, args::Arg::One, 0});
+	auto w = options::read_args(args, specs, "bench");
+	if (auto *e = std::get_if<UsageError>(&w))
+		return *e;
 	BenchOptions o;
 	bool ports_set = false, duration_set = false, send_set = false, regex_set = false;
 	std::optional<std::string> target;
-	for (std::size_t i = 0; i < args.size(); i++) {
-		std::string a = args[i];
-		if (a == "-h")
-			a = "--help";
-		if (a.rfind("--", 0) != 0)
-			return UsageError{"Unexpected argument '" + a + "' for 'bench'; see 'ipvs-drain bench --help'."};
-		std::string name = a.substr(2), value;
-		bool has_value = false;
-		if (auto eq = name.find('='); eq != std::string::npos) {
-			value = name.substr(eq + 1);
-			name.resize(eq);
-			has_value = true;
-		}
-		bool takes = false, known = false;
-		for (const char *w : with_value)
-			if (name == w)
-				takes = known = true;
-		for (const char *f : flags)
-			if (name == f)
-				known = true;
-		if (!known)
-			return UsageError{"Unknown option '--" + name + "' for 'bench'; see 'ipvs-drain bench --help'."};
-		if (!takes && has_value)
-			return UsageError{"Option '--" + name + "' takes no value."};
-		if (takes && !has_value) {
-			if (i + 1 >= args.size())
-				return UsageError{"Option '--" + name + "' needs a value."};
-			value = args[++i];
-		}
-
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
+		const std::string name = opt.spelled == "-h" ? "help" : opt.spelled.substr(2);
+		const std::string value = opt.value.value_or("");
 		if (name == "help") {
 			o.help = true;
 		} else if (name == "lab") {
@@ -140,8 +114,8 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 			o.ports = *r;
 			ports_set = true;
 		} else if (name == "concurrency") {
-			auto n = parse_uint(value);
-			if (!n || *n < 1 || *n > 10000)
+			auto n = parse_uint(value, 1, 10000);
+			if (!n)
 				return UsageError{"Invalid concurrency '" + value + "': give 1 to 10000 connections in flight."};
 			o.concurrency = static_cast<unsigned>(*n);
 		} else if (name == "rate") {
@@ -190,8 +164,8 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 		if (colon == std::string::npos || inet_pton(AF_INET, host.c_str(), &a) != 1 || a.s_addr == 0 ||
 		    a.s_addr == INADDR_BROADCAST)
 			return UsageError{"Invalid target '" + *target + "': give an IPv4 VIP:PORT, e.g. 10.96.0.10:80."};
-		auto port = parse_uint(target->substr(colon + 1));
-		if (!port || *port < 1 || *port > 65535)
+		auto port = parse_uint(target->substr(colon + 1), 1, 65535);
+		if (!port)
 			return UsageError{"Invalid target port in '" + *target + "': give 1 to 65535."};
 		o.target_addr = a.s_addr;
 		o.target_port = static_cast<std::uint16_t>(*port);

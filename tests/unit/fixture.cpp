@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 // Fixture text: one record per line ("info", "timeouts", "service", "dest"), fields as key=value.
-#include "ipvs_drain/fixture.h"
+#include "fixture.h"
 
 #include <arpa/inet.h>
-#include <cstdlib>
+#include <cstdint>
 #include <map>
 #include <sstream>
 #include <sys/socket.h>
+
+#include "ipvs_drain/args.h"
 
 namespace ipvs::fixture {
 
@@ -34,11 +36,11 @@ using Fields = std::map<std::string, std::string>;
 bool num(const Fields &f, const char *key, std::uint64_t &out)
 {
 	auto it = f.find(key);
-	if (it == f.end() || it->second.empty())
+	if (it == f.end())
 		return false;
-	char *end = nullptr;
-	out = std::strtoull(it->second.c_str(), &end, 0);
-	return *end == '\0';
+	auto v = args::parse_uint(it->second, 0, UINT64_MAX);
+	out = v.value_or(0);
+	return v.has_value();
 }
 
 template <class T> bool get(const Fields &f, const char *key, T &out)
