@@ -15,6 +15,38 @@ namespace ipvs {
 
 namespace u = ipvs::uapi;
 
+namespace {
+
+// One T per reply of a dump, each decoded by @decode; @out is set only when every reply decoded.
+template <class T, class Decode>
+std::error_code collect(nl::GenlSocket &sock, nl::Message msg, std::vector<T> &out, Decode decode)
+{
+	std::vector<T> items;
+	auto ec = sock.transact(std::move(msg), [&](nl_msg *m) {
+		T item;
+		if (decode(m, item))
+			return -EPROTO;
+		items.push_back(std::move(item));
+		return static_cast<int>(NL_OK);
+	});
+	if (!ec)
+		out = std::move(items);
+	return ec;
+}
+
+// Sends @cmd with the attributes @put writes and waits for the kernel's acknowledgement.
+template <class Put> std::error_code command(nl::GenlSocket &sock, int cmd, Put put)
+{
+	nl::Message msg;
+	if (auto ec = sock.start(msg, cmd, u::kGenlVersion, NLM_F_ACK))
+		return ec;
+	if (auto ec = put(msg.get()))
+		return ec;
+	return sock.transact(std::move(msg), [](nl_msg *) { return static_cast<int>(NL_OK); });
+}
+
+} // namespace
+
 std::error_code Client::open(Client &out)
 {
 	return nl::GenlSocket::open(u::kGenlName, out.sock_);
@@ -43,17 +75,8 @@ std::error_code Client::get_dests(Service &svc)
 	ServiceKey key{svc.af, svc.protocol, svc.addr, svc.port, svc.fwmark};
 	if (auto ec = codec::put_service_key(msg.get(), key))
 		return ec;
-	std::vector<Dest> dests;
-	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
-		Dest d;
-		if (codec::decode_dest_msg(m, svc.af, d))
-			return -EPROTO;
-		dests.push_back(d);
-		return static_cast<int>(NL_OK);
-	});
-	if (!ec)
-		svc.dests = std::move(dests);
-	return ec;
+	return collect(sock_, std::move(msg), svc.dests,
+		       [&](nl_msg *m, Dest &d) { return codec::decode_dest_msg(m, svc.af, d); });
 }
 
 std::error_code Client::get_services(std::vector<Service> &out, bool with_dests)
@@ -62,14 +85,7 @@ std::error_code Client::get_services(std::vector<Service> &out, bool with_dests)
 	if (auto ec = sock_.start(msg, u::CMD_GET_SERVICE, u::kGenlVersion, NLM_F_DUMP))
 		return ec;
 	std::vector<Service> services;
-	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
-		Service s;
-		if (codec::decode_service_msg(m, s))
-			return -EPROTO;
-		services.push_back(std::move(s));
-		return static_cast<int>(NL_OK);
-	});
-	if (ec)
+	if (auto ec = collect(sock_, std::move(msg), services, codec::decode_service_msg))
 		return ec;
 	if (with_dests)
 		for (auto &s : services)
@@ -115,59 +131,30 @@ std::error_code Client::get_daemons(std::vector<Daemon> &out)
 	nl::Message msg;
 	if (auto ec = sock_.start(msg, u::CMD_GET_DAEMON, u::kGenlVersion, NLM_F_DUMP))
 		return ec;
-	std::vector<Daemon> daemons;
-	auto ec = sock_.transact(std::move(msg), [&](nl_msg *m) {
-		Daemon d;
-		if (codec::decode_daemon_msg(m, d))
-			return -EPROTO;
-		daemons.push_back(d);
-		return static_cast<int>(NL_OK);
-	});
-	if (!ec)
-		out = std::move(daemons);
-	return ec;
+	return collect(sock_, std::move(msg), out, codec::decode_daemon_msg);
 }
 
-namespace {
-
-int ignore_reply(nl_msg *) { return NL_OK; }
-
-} // namespace
-
-std::error_code Client::service_request(int cmd, const Service &svc)
+std::error_code Client::add_service(const Service &svc)
 {
-	nl::Message msg;
-	if (auto ec = sock_.start(msg, cmd, u::kGenlVersion, NLM_F_ACK))
-		return ec;
-	if (auto ec = codec::put_service_request(msg.get(), svc))
-		return ec;
-	return sock_.transact(std::move(msg), ignore_reply);
+	return command(sock_, u::CMD_NEW_SERVICE, [&](nl_msg *m) { return codec::put_service_request(m, svc); });
 }
 
-std::error_code Client::add_service(const Service &svc) { return service_request(u::CMD_NEW_SERVICE, svc); }
-
-std::error_code Client::edit_service(const Service &svc) { return service_request(u::CMD_SET_SERVICE, svc); }
+std::error_code Client::edit_service(const Service &svc)
+{
+	return command(sock_, u::CMD_SET_SERVICE, [&](nl_msg *m) { return codec::put_service_request(m, svc); });
+}
 
 std::error_code Client::del_service(const ServiceKey &key)
 {
-	nl::Message msg;
-	if (auto ec = sock_.start(msg, u::CMD_DEL_SERVICE, u::kGenlVersion, NLM_F_ACK))
-		return ec;
-	if (auto ec = codec::put_service_key(msg.get(), key))
-		return ec;
-	return sock_.transact(std::move(msg), ignore_reply);
+	return command(sock_, u::CMD_DEL_SERVICE, [&](nl_msg *m) { return codec::put_service_key(m, key); });
 }
 
 std::error_code Client::dest_request(int cmd, const ServiceKey &key, const Dest &dest)
 {
-	nl::Message msg;
-	if (auto ec = sock_.start(msg, cmd, u::kGenlVersion, NLM_F_ACK))
-		return ec;
-	if (auto ec = codec::put_service_key(msg.get(), key))
-		return ec;
-	if (auto ec = codec::put_dest_request(msg.get(), dest))
-		return ec;
-	return sock_.transact(std::move(msg), ignore_reply);
+	return command(sock_, cmd, [&](nl_msg *m) {
+		auto ec = codec::put_service_key(m, key);
+		return ec ? ec : codec::put_dest_request(m, dest);
+	});
 }
 
 std::error_code Client::add_dest(const ServiceKey &key, const Dest &dest)
@@ -187,20 +174,12 @@ std::error_code Client::del_dest(const ServiceKey &key, const Dest &dest)
 
 std::error_code Client::set_timeouts(const Timeouts &t)
 {
-	nl::Message msg;
-	if (auto ec = sock_.start(msg, u::CMD_SET_CONFIG, u::kGenlVersion, NLM_F_ACK))
-		return ec;
-	if (auto ec = codec::put_timeouts_request(msg.get(), t))
-		return ec;
-	return sock_.transact(std::move(msg), ignore_reply);
+	return command(sock_, u::CMD_SET_CONFIG, [&](nl_msg *m) { return codec::put_timeouts_request(m, t); });
 }
 
 std::error_code Client::flush()
 {
-	nl::Message msg;
-	if (auto ec = sock_.start(msg, u::CMD_FLUSH, u::kGenlVersion, NLM_F_ACK))
-		return ec;
-	return sock_.transact(std::move(msg), ignore_reply);
+	return command(sock_, u::CMD_FLUSH, [](nl_msg *) { return std::error_code{}; });
 }
 
 } // namespace ipvs

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <sys/utsname.h>
@@ -20,6 +21,8 @@
 #include "ipvs_drain/sysctl.h"
 
 namespace {
+
+namespace opt = ipvs::options;
 
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
@@ -41,8 +44,25 @@ int emit(const std::string &text)
 	return 0;
 }
 
-int open_client(ipvs::Client &client)
+int enter_netns(const std::optional<std::string> &name)
 {
+	if (!name)
+		return 0;
+	auto ec = ipvs::sysctl::enter_netns(*name);
+	if (!ec)
+		return 0;
+	if (ec.value() == ENOENT)
+		return fail(kExitFailure, "No network namespace named '" + *name + "' (/run/netns/" + *name + " does not exist).");
+	if (ec.value() == EPERM || ec.value() == EACCES)
+		return fail(kExitFailure, "Permission denied entering network namespace '" + *name + "': run as root.");
+	return fail(kExitFailure, "Cannot enter network namespace '" + *name + "': " + ec.message() + ".");
+}
+
+// The socket of every kernel verb, opened inside network namespace @netns when one is given.
+int open_client(ipvs::Client &client, const std::optional<std::string> &netns = std::nullopt)
+{
+	if (int rc = enter_netns(netns))
+		return rc;
 	auto ec = ipvs::Client::open(client);
 	if (!ec)
 		return 0;
@@ -70,16 +90,19 @@ int list_conn_failure(const char *text)
 	return kExitFailure;
 }
 
-int enter_netns(const std::string &name)
+const ipvs::format::Resolver &resolver(bool numeric)
 {
-	auto ec = ipvs::sysctl::enter_netns(name);
-	if (!ec)
-		return 0;
-	if (ec.value() == ENOENT)
-		return fail(kExitFailure, "No network namespace named '" + name + "' (/run/netns/" + name + " does not exist).");
-	if (ec.value() == EPERM || ec.value() == EACCES)
-		return fail(kExitFailure, "Permission denied entering network namespace '" + name + "': run as root.");
-	return fail(kExitFailure, "Cannot enter network namespace '" + name + "': " + ec.message() + ".");
+	static const ipvs::format::NoResolver none;
+	return numeric ? static_cast<const ipvs::format::Resolver &>(none) : ipvs::format::libc_resolver();
+}
+
+// What every verb does first: bad usage exits 2 with its sentence, --help prints @help; else run(options).
+template <class Opts, class Run> int with_options(opt::Parsed<Opts> parsed, const char *help, Run run)
+{
+	if (auto *e = std::get_if<opt::UsageError>(&parsed))
+		return fail(kExitUsage, e->message);
+	const Opts &o = std::get<Opts>(parsed);
+	return o.help ? emit(help) : run(o);
 }
 
 const char kListHelp[] =
@@ -136,15 +159,8 @@ const char kDisableHelp[] =
 	"\n"
 	"Sets net.ipv4.vs.conn_reuse_quiescent to 0: every path behaves as the stock module.\n";
 
-int run_list(const std::vector<std::string> &args)
+int run_list(const opt::ListOptions &o)
 {
-	auto parsed = ipvs::options::parse_list(args, ipvs::options::libc_lookups());
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::ListOptions>(parsed);
-	if (o.help)
-		return emit(kListHelp);
-
 	ipvs::Client client;
 	if (int rc = open_client(client))
 		return rc;
@@ -153,9 +169,7 @@ int run_list(const std::vector<std::string> &args)
 	ipvs::Info info;
 	if (auto ec = client.get_info(info))
 		return list_failure(ipvs::Op::GetInfo, ec);
-	static const ipvs::format::NoResolver numeric;
-	const ipvs::format::Resolver &res =
-		o.fmt.numeric ? static_cast<const ipvs::format::Resolver &>(numeric) : ipvs::format::libc_resolver();
+	const ipvs::format::Resolver &res = resolver(o.fmt.numeric);
 
 	if (o.connections) {
 		auto text = ipvs::procfs::read_file("/proc/net/ip_vs_conn");
@@ -212,20 +226,10 @@ std::optional<std::string> variant_version()
 	return std::nullopt;
 }
 
-int run_status(const std::vector<std::string> &args)
+int run_status(const opt::StatusOptions &o)
 {
-	auto parsed = ipvs::options::parse_status(args);
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::StatusOptions>(parsed);
-	if (o.help)
-		return emit(kStatusHelp);
-	if (o.netns)
-		if (int rc = enter_netns(*o.netns))
-			return rc;
-
 	ipvs::Client client;
-	if (int rc = open_client(client))
+	if (int rc = open_client(client, o.netns))
 		return rc;
 	ipvs::Info info;
 	if (auto ec = client.get_info(info))
@@ -260,17 +264,10 @@ int run_status(const std::vector<std::string> &args)
 	return emit(o.json ? ipvs::status::render_json(r) : ipvs::status::render_text(r));
 }
 
-int run_knob(const std::vector<std::string> &args, bool enable)
+int run_knob(const opt::KnobOptions &o)
 {
-	auto parsed = ipvs::options::parse_knob(args, enable);
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::KnobOptions>(parsed);
-	if (o.help)
-		return emit(enable ? kEnableHelp : kDisableHelp);
-	if (o.netns)
-		if (int rc = enter_netns(*o.netns))
-			return rc;
+	if (int rc = enter_netns(o.netns))
+		return rc;
 	const std::string where = o.netns ? " in network namespace '" + *o.netns + "'" : std::string();
 
 	if (!ipvs::sysctl::ipvs_sysctls_present())
@@ -329,19 +326,10 @@ const char kRestoreHelp[] =
 	"  ipvsadm -Sn | ipvs-drain restore --flush\n"
 	"  ipvs-drain restore --check < /root/ipvs.rules && ipvs-drain restore < /root/ipvs.rules\n";
 
-int run_save(const std::vector<std::string> &args)
+int run_save(const opt::SaveOptions &o)
 {
-	auto parsed = ipvs::options::parse_save(args);
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::SaveOptions>(parsed);
-	if (o.help)
-		return emit(kSaveHelp);
-	if (o.netns)
-		if (int rc = enter_netns(*o.netns))
-			return rc;
 	ipvs::Client client;
-	if (int rc = open_client(client))
+	if (int rc = open_client(client, o.netns))
 		return rc;
 	std::vector<ipvs::Service> services;
 	if (auto ec = client.get_services(services))
@@ -355,67 +343,38 @@ int run_save(const std::vector<std::string> &args)
 			return kernel_failure(ipvs::Op::GetTimeouts, ec);
 		so.timeouts = &t;
 	}
-	static const ipvs::format::NoResolver numeric;
-	const ipvs::format::Resolver &res =
-		o.numeric ? static_cast<const ipvs::format::Resolver &>(numeric) : ipvs::format::libc_resolver();
-	return emit(ipvs::rules::save(services, so, res));
+	return emit(ipvs::rules::save(services, so, resolver(o.numeric)));
 }
 
-ipvs::Op op_of(ipvs::rules::Verb v)
+// Sends one rule: the request it made (for the error sentence) and the kernel's answer.
+std::pair<ipvs::Op, std::error_code> send_command(ipvs::Client &client, const ipvs::rules::Command &c)
 {
-	switch (v) {
-	case ipvs::rules::Verb::AddService:
-		return ipvs::Op::AddService;
-	case ipvs::rules::Verb::EditService:
-		return ipvs::Op::EditService;
-	case ipvs::rules::Verb::DelService:
-		return ipvs::Op::DelService;
-	case ipvs::rules::Verb::AddDest:
-		return ipvs::Op::AddDest;
-	case ipvs::rules::Verb::EditDest:
-		return ipvs::Op::EditDest;
-	case ipvs::rules::Verb::DelDest:
-		return ipvs::Op::DelDest;
-	case ipvs::rules::Verb::SetTimeouts:
-		return ipvs::Op::SetTimeouts;
-	default:
-		return ipvs::Op::Flush;
-	}
-}
-
-std::error_code send_command(ipvs::Client &client, const ipvs::rules::Command &c)
-{
+	using ipvs::Op;
 	using ipvs::rules::Verb;
 	const ipvs::ServiceKey key = ipvs::rules::key_of(c.svc);
 	switch (c.verb) {
 	case Verb::AddService:
-		return client.add_service(c.svc);
+		return {Op::AddService, client.add_service(c.svc)};
 	case Verb::EditService:
-		return client.edit_service(c.svc);
+		return {Op::EditService, client.edit_service(c.svc)};
 	case Verb::DelService:
-		return client.del_service(key);
+		return {Op::DelService, client.del_service(key)};
 	case Verb::Clear:
-		return client.flush();
+		return {Op::Flush, client.flush()};
 	case Verb::AddDest:
-		return client.add_dest(key, c.dest);
+		return {Op::AddDest, client.add_dest(key, c.dest)};
 	case Verb::EditDest:
-		return client.edit_dest(key, c.dest);
+		return {Op::EditDest, client.edit_dest(key, c.dest)};
 	case Verb::DelDest:
-		return client.del_dest(key, c.dest);
+		return {Op::DelDest, client.del_dest(key, c.dest)};
 	case Verb::SetTimeouts:
-		return client.set_timeouts(c.timeouts);
+		return {Op::SetTimeouts, client.set_timeouts(c.timeouts)};
 	}
-	return {};
+	return {Op::Flush, {}};
 }
 
-int run_restore(const std::vector<std::string> &args)
+int run_restore(const opt::RestoreOptions &o)
 {
-	auto parsed = ipvs::options::parse_restore(args);
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::RestoreOptions>(parsed);
-	if (o.help)
-		return emit(kRestoreHelp);
 	std::string text;
 	char buf[65536];
 	for (;;) {
@@ -427,7 +386,7 @@ int run_restore(const std::vector<std::string> &args)
 			break;
 		}
 	}
-	auto rules = ipvs::rules::parse(text, ipvs::options::libc_lookups());
+	auto rules = ipvs::rules::parse(text, opt::libc_lookups());
 	if (auto *e = std::get_if<ipvs::rules::ParseError>(&rules))
 		return fail(kExitUsage, "restore: " + e->text() + ".");
 	const auto &cmds = std::get<std::vector<ipvs::rules::Command>>(rules);
@@ -441,20 +400,17 @@ int run_restore(const std::vector<std::string> &args)
 		return emit(std::to_string(cmds.size()) + " rules parsed, " + std::to_string(table.size()) +
 			    " services; nothing applied (--check).\n");
 	}
-	if (o.netns)
-		if (int rc = enter_netns(*o.netns))
-			return rc;
 	ipvs::Client client;
-	if (int rc = open_client(client))
+	if (int rc = open_client(client, o.netns))
 		return rc;
 	if (o.flush)
 		if (auto ec = client.flush())
 			return fail(kExitFailure, "restore: cannot clear the table first: " +
 							  ipvs::describe_error(ipvs::Op::Flush, ec) + "; nothing applied.");
 	for (const auto &c : cmds)
-		if (auto ec = send_command(client, c))
+		if (auto [op, ec] = send_command(client, c); ec)
 			return fail(kExitFailure, "restore: line " + std::to_string(c.line) + ": " +
-							  ipvs::describe_error(op_of(c.verb), ec) + "; the lines before it are applied.");
+							  ipvs::describe_error(op, ec) + "; the lines before it are applied.");
 	return 0;
 }
 
@@ -495,34 +451,30 @@ const char kSwapHelp[] =
 	"  ipvs-drain swap-module --ko build/$(uname -r) --yes    # stock -> variant built by make kmod\n"
 	"  ipvs-drain swap-module --yes                     # -> what modprobe loads (installed variant)\n";
 
-int run_swap(const std::vector<std::string> &args)
-{
-	auto parsed = ipvs::options::parse_swap(args);
-	if (auto *e = std::get_if<ipvs::options::UsageError>(&parsed))
-		return fail(kExitUsage, e->message);
-	const auto &o = std::get<ipvs::options::SwapOptions>(parsed);
-	if (o.help)
-		return emit(kSwapHelp);
-	return ipvs::swap::run(o);
-}
+using Args = std::vector<std::string>;
 
 struct Verb {
 	const char *name;
 	const char *summary;
-	int (*run)(const std::vector<std::string> &args);
+	int (*run)(const Args &args);
 };
 
 // New verbs (bench) add one row here and their own parser in options.cpp.
 const Verb kVerbs[] = {
-	{"list", "list the IPVS table exactly as 'ipvsadm -L' does", run_list},
-	{"status", "kernel, variant, sysctls, counters, risk per service and advice", run_status},
+	{"list", "list the IPVS table exactly as 'ipvsadm -L' does",
+	 [](const Args &a) { return with_options(opt::parse_list(a, opt::libc_lookups()), kListHelp, run_list); }},
+	{"status", "kernel, variant, sysctls, counters, risk per service and advice",
+	 [](const Args &a) { return with_options(opt::parse_status(a), kStatusHelp, run_status); }},
 	{"enable", "turn the fix on (net.ipv4.vs.conn_reuse_quiescent, default 1)",
-	 [](const std::vector<std::string> &a) { return run_knob(a, true); }},
+	 [](const Args &a) { return with_options(opt::parse_knob(a, true), kEnableHelp, run_knob); }},
 	{"disable", "turn the fix off (conn_reuse_quiescent=0)",
-	 [](const std::vector<std::string> &a) { return run_knob(a, false); }},
-	{"save", "write the table as 'ipvsadm -S' rules", run_save},
-	{"restore", "apply 'ipvsadm -S' rules read from standard input", run_restore},
-	{"swap-module", "replace the loaded IPVS modules, keeping services, timeouts and sysctls", run_swap},
+	 [](const Args &a) { return with_options(opt::parse_knob(a, false), kDisableHelp, run_knob); }},
+	{"save", "write the table as 'ipvsadm -S' rules",
+	 [](const Args &a) { return with_options(opt::parse_save(a), kSaveHelp, run_save); }},
+	{"restore", "apply 'ipvsadm -S' rules read from standard input",
+	 [](const Args &a) { return with_options(opt::parse_restore(a), kRestoreHelp, run_restore); }},
+	{"swap-module", "replace the loaded IPVS modules, keeping services, timeouts and sysctls",
+	 [](const Args &a) { return with_options(opt::parse_swap(a), kSwapHelp, ipvs::swap::run); }},
 	{"bench", "reproduce the rolling-update loss in a private lab, or load a live VIP", ipvs::bench::run_bench},
 };
 

@@ -144,11 +144,7 @@ std::optional<std::map<std::string, std::uint64_t>> parse_counters(std::string_v
 	std::map<std::string, std::uint64_t> out;
 	std::size_t pos = 0;
 	while (pos < text.size()) {
-		std::size_t e = text.find('\n', pos);
-		if (e == std::string_view::npos)
-			e = text.size();
-		std::string_view line = text.substr(pos, e - pos);
-		pos = e + 1;
+		std::string_view line = args::next_line(text, pos);
 		std::string_view tok[3];
 		std::size_t n = split(line, tok, 3);
 		if (n == 0)

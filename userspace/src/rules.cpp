@@ -440,9 +440,7 @@ std::variant<std::vector<Command>, ParseError> parse(const std::string &text, co
 	int line = 0;
 	while (pos < text.size()) {
 		line++;
-		auto nl = text.find('\n', pos);
-		std::string l = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-		pos = nl == std::string::npos ? text.size() : nl + 1;
+		std::string l(args::next_line(text, pos));
 		if (l.find('\0') != std::string::npos)
 			return ParseError{line, "a NUL byte: this is not a rules file"};
 		std::vector<std::string> words;
@@ -547,11 +545,8 @@ std::vector<std::string> config_lines(const std::vector<Service> &services)
 	const std::string text = save(services, opt, numeric);
 	std::vector<std::string> lines;
 	std::size_t pos = 0;
-	while (pos < text.size()) {
-		auto nl = text.find('\n', pos);
-		lines.push_back(text.substr(pos, nl - pos));
-		pos = nl + 1;
-	}
+	while (pos < text.size())
+		lines.emplace_back(args::next_line(text, pos));
 	std::sort(lines.begin(), lines.end());
 	return lines;
 }

@@ -82,6 +82,32 @@ std::optional<std::string> read_trimmed(const std::string &path)
 	return trim(*t);
 }
 
+// The names in directory @path, sorted, without hidden ones ('.' and '..' included); nullopt, errno
+// set, when it cannot be opened.
+std::optional<std::vector<std::string>> dir_names(const std::string &path)
+{
+	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(path.c_str()), ::closedir);
+	if (!d)
+		return std::nullopt;
+	std::vector<std::string> names;
+	while (dirent *e = ::readdir(d.get()))
+		if (e->d_name[0] != '.')
+			names.push_back(e->d_name);
+	std::sort(names.begin(), names.end());
+	return names;
+}
+
+// The process ids in /proc, ascending.
+std::vector<int> pids()
+{
+	std::vector<int> out;
+	for (const auto &n : dir_names("/proc").value_or(std::vector<std::string>{}))
+		if (int pid = std::atoi(n.c_str()); pid > 0)
+			out.push_back(pid);
+	std::sort(out.begin(), out.end());
+	return out;
+}
+
 // ---- namespaces -------------------------------------------------------------------------------
 
 struct Netns {
@@ -118,28 +144,12 @@ std::vector<Netns> list_netns()
 		out.push_back(Netns{label, Fd(fd), self});
 	};
 	add("/proc/self/ns/net", "this namespace", true);
-	if (DIR *d = ::opendir("/run/netns")) {
-		std::vector<std::string> names;
-		while (dirent *e = ::readdir(d))
-			if (e->d_name[0] != '.')
-				names.push_back(e->d_name);
-		::closedir(d);
-		std::sort(names.begin(), names.end());
-		for (const auto &n : names)
-			add("/run/netns/" + n, "netns " + n, false);
-	}
-	if (DIR *d = ::opendir("/proc")) {
-		std::vector<int> pids;
-		while (dirent *e = ::readdir(d))
-			if (int pid = std::atoi(e->d_name); pid > 0)
-				pids.push_back(pid);
-		::closedir(d);
-		std::sort(pids.begin(), pids.end());
-		for (int pid : pids) {
-			std::string comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm").value_or("?");
-			add("/proc/" + std::to_string(pid) + "/ns/net", "the netns of pid " + std::to_string(pid) + " (" + comm + ")",
-			    false);
-		}
+	for (const auto &n : dir_names("/run/netns").value_or(std::vector<std::string>{}))
+		add("/run/netns/" + n, "netns " + n, false);
+	for (int pid : pids()) {
+		std::string comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm").value_or("?");
+		add("/proc/" + std::to_string(pid) + "/ns/net", "the netns of pid " + std::to_string(pid) + " (" + comm + ")",
+		    false);
 	}
 	return out;
 }
@@ -157,16 +167,7 @@ struct Saved {
 Sysctls read_sysctls()
 {
 	Sysctls out;
-	DIR *d = ::opendir(sysctl::kDir);
-	if (!d)
-		return out;
-	std::vector<std::string> names;
-	while (dirent *e = ::readdir(d))
-		if (e->d_name[0] != '.')
-			names.push_back(e->d_name);
-	::closedir(d);
-	std::sort(names.begin(), names.end());
-	for (const auto &n : names)
+	for (const auto &n : dir_names(sysctl::kDir).value_or(std::vector<std::string>{}))
 		if (auto v = procfs::read_file(std::string(sysctl::kDir) + "/" + n))
 			out.emplace_back(n, normalize_sysctl(*v));
 	return out;
@@ -401,18 +402,14 @@ std::string read_source(const std::optional<std::string> &dir, const std::vector
 	out.dir = dir;
 	if (dir) {
 		out.describe = "the modules in " + *dir;
-		DIR *d = ::opendir(dir->c_str());
-		if (!d)
+		auto all = dir_names(*dir);
+		if (!all)
 			return "cannot open " + *dir + ": " + std::strerror(errno);
 		std::vector<std::string> names;
-		while (dirent *e = ::readdir(d)) {
-			std::string n = e->d_name;
+		for (const auto &n : *all)
 			for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
 				if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::string::npos, ext) == 0)
 					names.push_back(n);
-		}
-		::closedir(d);
-		std::sort(names.begin(), names.end());
 		if (names.empty())
 			return *dir + " holds no .ko (or .ko.xz, .ko.zst, .ko.gz) files";
 		for (const auto &n : names) {
@@ -627,14 +624,10 @@ int run(const options::SwapOptions &opt)
 	    " namespace(s), timeouts and net.ipv4.vs.* to " + join(files) + " (+ .sysctl)");
 	say(std::to_string(conns) + " IPVS connection entries (" + std::to_string(established) +
 	    " established) will be dropped by the unload; their clients see resets or retransmissions");
-	if (DIR *d = ::opendir("/proc")) {
-		while (dirent *e = ::readdir(d))
-			if (std::atoi(e->d_name) > 0)
-				if (auto comm = read_trimmed(std::string("/proc/") + e->d_name + "/comm"); comm && is_ipvs_controller(*comm))
-					say("warning: " + *comm + " (pid " + e->d_name +
-					    ") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
-		::closedir(d);
-	}
+	for (int pid : pids())
+		if (auto comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm"); comm && is_ipvs_controller(*comm))
+			say("warning: " + *comm + " (pid " + std::to_string(pid) +
+			    ") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
 	if (!opt.yes) {
 		say("plan only, nothing was changed: rerun with --yes to unload and swap.");
 		return 0;

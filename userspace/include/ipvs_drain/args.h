@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// The one option reader (popt, as ipvsadm) and the one number parser, shared by every verb and by -R lines.
+// The one option reader (popt, as ipvsadm), the one number parser and the one line splitter, shared by every
+// verb, by -R lines and by /proc readers.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,17 @@
 #include <vector>
 
 namespace ipvs::args {
+
+// The line of @text that starts at @pos, without its '\n'; @pos moves past it (beyond the end after the last).
+inline std::string_view next_line(std::string_view text, std::size_t &pos)
+{
+	std::size_t end = text.find('\n', pos);
+	if (end == std::string_view::npos)
+		end = text.size();
+	std::string_view line = text.substr(pos, end - pos);
+	pos = end + 1;
+	return line;
+}
 
 // ipvsadm's string_to_number (strtol, whole string, [min, max]) for values that are never negative:
 // leading blanks and a '+' pass; empty, a sign '-', trailing junk, overflow or out of range give nothing.

@@ -37,7 +37,6 @@ public:
 	std::error_code flush(); // every service of this netns
 
 private:
-	std::error_code service_request(int cmd, const Service &svc);
 	std::error_code dest_request(int cmd, const ServiceKey &key, const Dest &dest);
 	nl::GenlSocket sock_;
 };

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ipvs_drain/args.h"
 #include "ipvs_drain/model.h"
 
 namespace ipvs::procfs {
@@ -35,16 +36,12 @@ template <class Fn> bool for_each_conn(std::string_view text, Fn &&fn, std::stri
 		error = "the connection table has no header line";
 		return false;
 	}
-	std::size_t nl = text.find('\n');
-	std::size_t pos = nl == std::string_view::npos ? text.size() : nl + 1;
+	std::size_t pos = 0;
+	args::next_line(text, pos); // the header
 	std::size_t lineno = 1;
 	while (pos < text.size()) {
-		std::size_t e = text.find('\n', pos);
-		if (e == std::string_view::npos)
-			e = text.size();
-		std::string_view line = text.substr(pos, e - pos);
+		std::string_view line = args::next_line(text, pos);
 		lineno++;
-		pos = e + 1;
 		auto c = parse_conn_line(line);
 		if (!c) {
 			error = "line " + std::to_string(lineno) + " of the connection table is malformed";
