@@ -59,33 +59,36 @@ fail_step() {
 	echo "FAILED: $1" >&2
 }
 
-# Adds the counts of a "N passed, N failed, N skipped" line from $1.
-add_counts() {
-	local line p f s
-	line=$(grep -E '^([a-z]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -1)
-	[ -n "$line" ] || return 1
-	p=$(sed -E 's/.*\b([0-9]+) passed.*/\1/' <<<"$line")
-	f=$(sed -E 's/.*\b([0-9]+) failed.*/\1/' <<<"$line")
-	s=0
-	grep -q skipped <<<"$line" && s=$(sed -E 's/.*\b([0-9]+) skipped.*/\1/' <<<"$line")
+# count_suite TITLE LOG STATUS: adds the suite's TAP results in LOG ("ok N", "ok N ... # SKIP",
+# "not ok N", each maybe behind a "[ seconds] " stamp) to the totals. The step fails when LOG
+# has no plan "1..N", a "Bail out!", other than N results, or when the suite exited non-zero
+# without a "not ok".
+count_suite() {
+	local p f s plan bail
+	read -r p f s plan bail < <(awk '
+		{ sub(/^\[[ 0-9.]+\] /, "") }
+		/^not ok [0-9]+/ { f++; next }
+		/^ok [0-9]+.*# SKIP/ { s++; next }
+		/^ok [0-9]+/ { p++; next }
+		/^1\.\.[0-9]+$/ { plan = substr($0, 4) }
+		/^Bail out!/ { bail = 1 }
+		END { print p + 0, f + 0, s + 0, (plan == "" ? -1 : plan), bail + 0 }' "$2")
 	passed=$((passed + p))
 	failed=$((failed + f))
 	skipped=$((skipped + s))
-}
-
-# count_suite TITLE LOG STATUS: adds the counts of a suite's closing line, and
-# fails the step when there is none, or when the suite exited non-zero without
-# counting a failure.
-count_suite() {
-	if ! add_counts "$2"; then
-		fail_step "$1 ended without a result line (exit $3)"
-	elif [ "$3" != 0 ] && ! tail -5 "$2" | grep -qE '[1-9][0-9]* failed'; then
+	if [ "$bail" = 1 ]; then
+		fail_step "$1 bailed out (exit $3)"
+	elif [ "$plan" = -1 ]; then
+		fail_step "$1 ended without a TAP plan (exit $3)"
+	elif [ $((p + f + s)) != "$plan" ]; then
+		fail_step "$1 planned $plan results but gave $((p + f + s)) (exit $3)"
+	elif [ "$3" != 0 ] && [ "$f" = 0 ]; then
 		fail_step "$1 exited $3"
 	fi
 }
 
-# run_logged TITLE LOG CMD...: runs a suite whose last lines say "N passed,
-# N failed, N skipped", keeps its output in LOG and counts it.
+# run_logged TITLE LOG CMD...: runs a suite that prints TAP, keeps its output in LOG and
+# counts it.
 run_logged() {
 	local title=$1 log=$2 l
 	shift 2

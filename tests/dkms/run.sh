@@ -65,8 +65,7 @@ is missing.
   --rebuild       build make kmod's reference set even when build/ABI/ is
                   current (it is reused when its version is the checkout's)
 
-Prints "ok N - x" / "not ok N - x" / "ok N - x # SKIP why", then
-"N passed, N failed, N skipped"; exits 1 when anything failed.
+Prints TAP (tests/lib/tap.sh); exits 1 when anything failed.
 EOF
 }
 
@@ -81,21 +80,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-N=0 PASSED=0 FAILED=0 SKIPPED=0
-tap_ok() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
-tap_skip() { N=$((N + 1)); SKIPPED=$((SKIPPED + 1)); echo "ok $N - $1 # SKIP $2"; }
-tap_not_ok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -z "${2:-}" ] || head -n 40 <<<"$2" | sed 's/^/#   /'
-}
-# verdict STATUS NAME DETAIL: ok when STATUS is 0, else DETAIL is shown.
-# STATUS comes first: NAME and DETAIL may run command substitutions, which
-# would overwrite $? before it is expanded.
-verdict() {
-	if [ "$1" = 0 ]; then tap_ok "$2"; else tap_not_ok "$2" "${3:-}"; fi
-}
-summary() { echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"; }
+# shellcheck source=tests/lib/tap.sh
+source "$REPO/tests/lib/tap.sh"
 
 # Outside the repository, so that build.sh never sees its git history.
 tmp=$(mktemp -d /tmp/ipvs-drain-dkms.XXXXXX) || { echo "dkms/run.sh: mktemp failed" >&2; exit 1; }
@@ -114,11 +100,7 @@ if ! command -v dkms >/dev/null; then
 	echo "# installing dkms"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dkms >/dev/null 2>&1
 fi
-if ! command -v dkms >/dev/null; then
-	tap_not_ok "dkms is installed" "apt-get install dkms failed"
-	summary
-	exit 1
-fi
+command -v dkms >/dev/null || tap_bail "dkms is installed (apt-get install dkms failed)"
 echo "# $(dkms --version)"
 before=$(host_state)
 
@@ -132,7 +114,7 @@ mv_arg=ipvs-drain/$version
 
 conf_version=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$REPO/dkms.conf")
 { [ "$conf_version" = "$version" ]; }
-verdict $? "dkms.conf PACKAGE_VERSION ($conf_version) is VERSION ($version)" ""
+tap_result $? "dkms.conf PACKAGE_VERSION ($conf_version) is VERSION ($version)" ""
 
 out=$("$REPO/kmod/install.sh" dkms-source --destdir "$root" 2>&1)
 src=$root/usr/src/ipvs-drain-$version
@@ -144,12 +126,12 @@ for f in dkms.conf Kbuild VERSION kmod/build.sh kmod/dkms.sh kmod/compat.sh kmod
 	[ -f "$src/$f" ] || missing+=" $f"
 done
 { [ -f "$src/dkms.conf" ] && [ -z "$missing" ]; }
-verdict $? "make dkms-source puts the tree, with build.sh's scripts, ip_vs_reuse.[ch] and patches/hooks/, in usr/src/ipvs-drain-$version" \
+tap_result $? "make dkms-source puts the tree, with build.sh's scripts, ip_vs_reuse.[ch] and patches/hooks/, in usr/src/ipvs-drain-$version" \
 	"missing:$missing"$'\n'"$out"
 source_version=$(cat "$root/usr/src/ipvs-drain-$version/kmod/source-version" 2>/dev/null)
 out=$(dkms add "$mv_arg" "${trees[@]}" 2>&1)
 { [ -L "$root/var/lib/dkms/ipvs-drain/$version/source" ]; }
-verdict $? "dkms add $mv_arg" "$out"
+tap_result $? "dkms add $mv_arg" "$out"
 
 # A sign-file that runs here. The series' own comes first; 5.10's links
 # OpenSSL 1.1, which bookworm lacks, so a host-built one from another
@@ -269,11 +251,11 @@ for sel in $kernels; do
 		"$root/var/lib/dkms/ipvs-drain/$version/build/make.log" 2>/dev/null | tail -20)
 	built=$root/var/lib/dkms/ipvs-drain/$version/$abi/x86_64/module
 	{ [ "$rc" = 0 ]; }
-	verdict $? "$abi: dkms build succeeds ($((SECONDS - start)) s)" "$out"$'\n'"$log"
+	tap_result $? "$abi: dkms build succeeds ($((SECONDS - start)) s)" "$out"$'\n'"$log"
 	names_dkms=$(describe "$built" | cut -d' ' -f1 | xargs)
 	names_make=$(describe "$ref" | cut -d' ' -f1 | xargs)
 	{ [ -n "$names_make" ] && [ "$names_dkms" = "$names_make" ]; }
-	verdict $? "$abi: the same $(wc -w <<<"$names_make") modules as make kmod" \
+	tap_result $? "$abi: the same $(wc -w <<<"$names_make") modules as make kmod" \
 		"dkms:      $names_dkms"$'\n'"make kmod: $names_make"
 	# dkms.conf lists ip_vs_twos where the headers' config builds it.
 	twos=no
@@ -281,11 +263,11 @@ for sel in $kernels; do
 	has=no
 	[[ " $names_dkms " == *" ip_vs_twos "* ]] && has=yes
 	{ [ "$rc" = 0 ] && [ -f "$kdir/include/config/auto.conf" ] && [ "$has" = "$twos" ]; }
-	verdict $? "$abi: ip_vs_twos in the DKMS set ($has) as CONFIG_IP_VS_TWOS=m in the headers' auto.conf ($twos)" \
+	tap_result $? "$abi: ip_vs_twos in the DKMS set ($has) as CONFIG_IP_VS_TWOS=m in the headers' auto.conf ($twos)" \
 		"dkms: $names_dkms"$'\n'"$(ls -l "$kdir/include/config/auto.conf" 2>&1)"
 	differ=$(diff <(describe "$ref") <(describe "$built"))
 	{ [ -z "$differ" ] && [ -n "$names_dkms" ]; }
-	verdict $? "$abi: the same variant, version ($source_version), vermagic and srcversion per module" \
+	tap_result $? "$abi: the same variant, version ($source_version), vermagic and srcversion per module" \
 		"$differ"
 	if grep -q "modules won't be signed" <<<"$out"; then
 		tap_skip "$abi: DKMS signs the modules with its MOK key" "no sign-file for $abi on this host"
@@ -295,7 +277,7 @@ for sel in $kernels; do
 		ko=$(ko_of "$built" ip_vs)
 		signed_by=$(modinfo -F signer "$ko" 2>/dev/null)
 		{ [ "$signed_by" = "DKMS module signing key" ]; }
-		verdict $? "$abi: DKMS signs the modules with its MOK key ($signed_by, ${ko##*/})" \
+		tap_result $? "$abi: DKMS signs the modules with its MOK key ($signed_by, ${ko##*/})" \
 			"in $built: $(files_in "$built" | xargs)"$'\n'"sign-file used: ${signer:-none}"$'\n'"$out"
 	fi
 	if [ "$rc" = 0 ] && [ "$twos" = yes ]; then
@@ -309,7 +291,7 @@ for sel in $kernels; do
 		out+=$'\n'$(dkms uninstall "$mv_arg" -k "$abi" --kernelsourcedir "$tw/no-headers" --no-depmod "${twtrees[@]}" 2>&1)
 		left=$(files_in "$tw/lib/modules/$abi/updates/dkms" | xargs)
 		{ [ "$rc_i" = 0 ] && [[ " $had " == *" ip_vs_twos.ko"* ]] && [ -z "$left" ]; }
-		verdict $? "$abi: dkms uninstall without the headers removes ip_vs_twos with the rest" \
+		tap_result $? "$abi: dkms uninstall without the headers removes ip_vs_twos with the rest" \
 			"installed: $had"$'\n'"left:      $left"$'\n'"$out"
 	fi
 	if [ -z "$first_abi" ] && [ "$rc" = 0 ]; then
@@ -362,7 +344,7 @@ if [ -n "$(dpkg-query -W -f '${Version}' linux-source-6.6 2>/dev/null)" ]; then
 else
 	why=$(refused fake "$fake" "$tmp/fake-headers" \
 		"refusing to build for $fake: install linux-source-6.6 version 6.6.99-1, the exact sources of its headers (linux-source-6.6 is not installed;")
-	verdict $? "fake $fake: refused before compiling, naming linux-source-6.6 version 6.6.99-1 (not DKMS's status 77)" "$why"
+	tap_result $? "fake $fake: refused before compiling, naming linux-source-6.6 version 6.6.99-1 (not DKMS's status 77)" "$why"
 fi
 
 if [ -z "$first_abi" ]; then
@@ -385,7 +367,7 @@ else
 	else
 		why=$(refused host "$abi" "$first_kdir" \
 			"$want (linux-source-$series ${host_src:+$host_src is installed}${host_src:-is not installed};")
-		verdict $? "$abi with this host's linux-source-$series (${host_src:-none}): refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
+		tap_result $? "$abi with this host's linux-source-$series (${host_src:-none}): refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
 	fi
 
 	# A tarball of another Debian version than the headers'.
@@ -395,14 +377,14 @@ else
 	why=$(refused other "$abi" "$first_kdir" \
 		"$want ($tmp/other-src/linux-source-$series.tar.xz is version $hdr_deb~other;" \
 		IPVS_DRAIN_LINUX_SOURCE_DIR="$tmp/other-src")
-	verdict $? "$abi with linux-source-$series $hdr_deb~other: refused before compiling, naming version $hdr_deb" "$why"
+	tap_result $? "$abi with linux-source-$series $hdr_deb~other: refused before compiling, naming version $hdr_deb" "$why"
 
 	# No tarball at all.
 	mkdir -p "$tmp/no-src"
 	why=$(refused missing "$abi" "$first_kdir" \
 		"$want ($tmp/no-src/linux-source-$series.tar.xz is missing;" \
 		IPVS_DRAIN_LINUX_SOURCE_DIR="$tmp/no-src")
-	verdict $? "$abi without linux-source-$series: refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
+	tap_result $? "$abi without linux-source-$series: refused before compiling, naming linux-source-$series version $hdr_deb" "$why"
 
 	# No variant of a hook applies: a source tree whose slot-3 variants fit no
 	# kernel. build.sh refuses before compiling, and its sentence is the last
@@ -432,7 +414,7 @@ EOF
 	{ [ "$rc" != 0 ] && grep -q 'build/make\.log' <<<"$out" &&
 		grep -q "^kmod: no variant of hook 3 (3-call.nowhere.patch) applies with --fuzz=0 to the Linux .* sources of $abi, so the variant does not support this kernel yet: nothing was built$" <<<"$last" &&
 		! grep -q '^kmod: building' <<<"$log"; }
-	verdict $? "$abi, no hook-3 variant applies: dkms build fails before compiling, and make.log ends with build.sh's sentence" \
+	tap_result $? "$abi, no hook-3 variant applies: dkms build fails before compiling, and make.log ends with build.sh's sentence" \
 		"status $rc; last line of make.log: $last"$'\n'"$out"
 
 	# DKMS first: install into the private tree; make install then refuses.
@@ -443,23 +425,23 @@ EOF
 	installed=$(files_in "$root/lib/modules/$abi/updates/dkms")
 	ko=$(ko_of "$root/lib/modules/$abi/updates/dkms" ip_vs)
 	{ [ -n "$ko" ] && [ "$installed" = "$wrote" ]; }
-	verdict $? "$abi: dkms install puts the set in updates/dkms/ as dkms build wrote it (${ko##*/}, ...)" \
+	tap_result $? "$abi: dkms install puts the set in updates/dkms/ as dkms build wrote it (${ko##*/}, ...)" \
 		"built:     $(xargs <<<"$wrote")"$'\n'"installed: $(xargs <<<"$installed")"$'\n'"$out"
 	out=$("$REPO/kmod/install.sh" install --kver "$abi" --destdir "$root" --ko "$first_ref" --bin "$bin" 2>&1)
 	rc=$?
 	{ [ "$rc" = 1 ] && grep -q "refusing: DKMS has ipvs-drain/$version built or installed for $abi" <<<"$out"; }
-	verdict $? "$abi: make install refuses while DKMS holds ipvs-drain (status $rc)" "$out"
+	tap_result $? "$abi: make install refuses while DKMS holds ipvs-drain (status $rc)" "$out"
 	{ [ ! -e "$root/lib/modules/$abi/updates/ipvs-drain" ] && [ ! -e "$root/var/lib/ipvs-drain" ]; }
-	verdict $? "$abi: ... and wrote nothing" "$(find "$root/lib/modules/$abi/updates" "$root/var/lib/ipvs-drain" 2>&1)"
+	tap_result $? "$abi: ... and wrote nothing" "$(find "$root/lib/modules/$abi/updates" "$root/var/lib/ipvs-drain" 2>&1)"
 	out=$(dkms remove "$mv_arg" -k "$abi" --no-depmod "${trees[@]}" 2>&1)
 	{ [ -z "$(ls -A "$root/lib/modules/$abi/updates/dkms" 2>/dev/null)" ]; }
-	verdict $? "$abi: dkms remove empties updates/dkms/" "$out"
+	tap_result $? "$abi: dkms remove empties updates/dkms/" "$out"
 
 	# make install first: DKMS then refuses to build and to install.
 	mi=$tmp/make-install
 	out=$("$REPO/kmod/install.sh" install --kver "$abi" --destdir "$mi" --ko "$first_ref" --bin "$bin" 2>&1)
 	{ [ -f "$mi/lib/modules/$abi/updates/ipvs-drain/ip_vs.ko" ]; }
-	verdict $? "$abi: make install (DESTDIR) installs the set" "$out"
+	tap_result $? "$abi: make install (DESTDIR) installs the set" "$out"
 	mitrees=(--dkmstree "$root/var/lib/dkms" --sourcetree "$root/usr/src" --installtree "$mi/lib/modules")
 	for verb in build install; do
 		out=$(IPVS_DRAIN_LINUX_SOURCE_DIR=$(dirname "$first_tarball") dkms "$verb" "$mv_arg" -k "$abi" \
@@ -467,12 +449,12 @@ EOF
 		rc=$?
 		{ [ "$rc" != 0 ] && grep -q "refusing: make install's copy of ipvs-drain is installed" <<<"$out" &&
 			[ ! -e "$mi/lib/modules/$abi/updates/dkms" ]; }
-		verdict $? "$abi: dkms $verb refuses while make install's copy is there (status $rc)" "$out"
+		tap_result $? "$abi: dkms $verb refuses while make install's copy is there (status $rc)" "$out"
 	done
 	out=$("$REPO/kmod/install.sh" uninstall --destdir "$mi" 2>&1)
 	left=$(cd "$mi" && find . -type f ! -name 'modules.*' | sort)
 	{ [ -z "$left" ]; }
-	verdict $? "$abi: make uninstall (DESTDIR) removes every file it wrote" "$out"$'\n'"$left"
+	tap_result $? "$abi: make uninstall (DESTDIR) removes every file it wrote" "$out"$'\n'"$left"
 fi
 
 # The names DKMS writes, both ways, whatever this host has installed: DKMS
@@ -505,21 +487,21 @@ else
 		want=$(for m in $first_names; do echo "$m$suffix"; done | sort)
 		wrote=$(files_in "$mod")
 		{ [ "$rc" = 0 ] && [ -n "$want" ] && [ "$wrote" = "$want" ]; }
-		verdict $? "$abi, modules.dep listing $suffix modules: dkms build writes the $(wc -w <<<"$first_names") modules as NAME$suffix ($((SECONDS - start)) s)" \
+		tap_result $? "$abi, modules.dep listing $suffix modules: dkms build writes the $(wc -w <<<"$first_names") modules as NAME$suffix ($((SECONDS - start)) s)" \
 			"wanted: $(xargs <<<"$want")"$'\n'"wrote:  $(xargs <<<"$wrote")"$'\n'"$out"
 		bad=
 		for f in "$mod"/*; do
 			[ ! -e "$f" ] || [ "$(format_of "$f")" = "$format" ] || bad+="${f##*/} is $(format_of "$f")"$'\n'
 		done
 		{ [ -n "$wrote" ] && [ -z "$bad" ]; }
-		verdict $? "$abi, $suffix modules: every file DKMS wrote is $format" "$bad"
+		tap_result $? "$abi, $suffix modules: every file DKMS wrote is $format" "$bad"
 		# modinfo (kmod 30: +XZ +ZSTD) reads the compressed files as they are.
 		differ=$(diff <(describe "$first_ref") <(describe "$mod"))
 		want_signer="DKMS module signing key"
 		! grep -q "modules won't be signed" <<<"$out" || want_signer=
 		signed_by=$(modinfo -F signer "$mod/ip_vs$suffix" 2>&1)
 		{ [ -n "$wrote" ] && [ -z "$differ" ] && [ "$signed_by" = "$want_signer" ]; }
-		verdict $? "$abi, $suffix modules: modinfo reads make kmod's variant, version, vermagic and srcversion from each, and signer '$want_signer'" \
+		tap_result $? "$abi, $suffix modules: modinfo reads make kmod's variant, version, vermagic and srcversion from each, and signer '$want_signer'" \
 			"$differ"$'\n'"signer of ip_vs$suffix: $signed_by"
 		out=$(with_modules_dep "$abi" "$suffix" "$cdir/ns" \
 			dkms install "$mv_arg" -k "$abi" --kernelsourcedir "$first_kdir" --no-depmod "${ctrees[@]}" 2>&1)
@@ -528,15 +510,14 @@ else
 		installed=$(files_in "$dest")
 		{ [ "$rc" = 0 ] && [ -n "$wrote" ] && [ "$installed" = "$want" ] &&
 			cmp -s "$mod/ip_vs$suffix" "$dest/ip_vs$suffix"; }
-		verdict $? "$abi, $suffix modules: dkms install puts the NAME$suffix files in updates/dkms/ (status $rc)" \
+		tap_result $? "$abi, $suffix modules: dkms install puts the NAME$suffix files in updates/dkms/ (status $rc)" \
 			"wanted:    $(xargs <<<"$want")"$'\n'"installed: $(xargs <<<"$installed")"$'\n'"$out"
 	done
 fi
 
 after=$(host_state)
 { [ "$before" = "$after" ]; }
-verdict $? "the host's DKMS state is untouched (/var/lib/dkms, no ipvs-drain in /usr/src or /lib/modules)" \
+tap_result $? "the host's DKMS state is untouched (/var/lib/dkms, no ipvs-drain in /usr/src or /lib/modules)" \
 	"$(diff <(echo "$before") <(echo "$after"))"
 
-summary
-[ "$FAILED" = 0 ]
+tap_end

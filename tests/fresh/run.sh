@@ -185,7 +185,7 @@ timed() {
 	t0=$SECONDS
 	in_root "$root" "$log" "$script" || rc=$?
 	echo "# $title: exit $rc after $((SECONDS - t0)) s; last line: $(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)"
-	tap_result "$title (exit $rc, $((SECONDS - t0)) s)" "$rc"
+	tap_result "$rc" "$title (exit $rc, $((SECONDS - t0)) s)"
 	return "$rc"
 }
 
@@ -206,12 +206,12 @@ if [ "$only" != commands ]; then
 		"make install KVER=$abi DESTDIR=/tmp/dest && ls /tmp/dest/lib/modules/$abi/updates/ipvs-drain/ip_vs.ko" || true
 	in_root "$root" /dev/null "dpkg-query -W -f '\${Package} \${Version} \${db:Status-Abbrev}\n'" >"$logs/node-dpkg-after" || true
 	if diff -u "$logs/node-dpkg-before" "$logs/node-dpkg-after"; then
-		tap_result "node: make kmod and make install changed no installed package" 0
+		tap_result 0 "node: make kmod and make install changed no installed package"
 	else
-		tap_result "node: make kmod and make install changed no installed package" 1
+		tap_result 1 "node: make kmod and make install changed no installed package"
 	fi
 	in_root "$root" /dev/null "dpkg-query -W -f '\${Status}' 'linux-source-*' 'linux-headers-*' 2>/dev/null | grep -c installed || true" >"$logs/node-kernel-pkgs" || true
-	tap_result "node: no linux-source or linux-headers package installed" "$([ "$(tail -1 "$logs/node-kernel-pkgs")" = 0 ]; echo $?)"
+	tap_result "$([ "$(tail -1 "$logs/node-kernel-pkgs")" = 0 ]; echo $?)" "node: no linux-source or linux-headers package installed"
 	timed "node: make kmod's refusals, and 5.10 in a bullseye build root (tests/kmod/errors.sh)" "$root" \
 		"$logs/node-kmod-errors.log" "tests/kmod/errors.sh" || true
 	timed "node: bullseye's apt state derived from a one-line sources.list" "$root" "$logs/node-resolve-5.10.log" \

@@ -23,18 +23,17 @@ done
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out="$top/build/fuzz"
+# shellcheck source=tests/lib/tap.sh
+source "$top/tests/lib/tap.sh"
 "$top/tests/fuzz/build.sh"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 targets=(procfs codec options rules)
-n=0 passed=0 failed=0 skipped=0
 for t in "${targets[@]}"; do
-	n=$((n + 1))
 	if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $t "* ]]; then
-		echo "ok $n - fuzz $t # SKIP not selected"
-		skipped=$((skipped + 1))
+		tap_skip "fuzz $t" "not selected"
 		continue
 	fi
 	work="$out/work/$t"
@@ -48,14 +47,10 @@ for t in "${targets[@]}"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	crash=$(find "$work/artifacts" -type f | head -n 1)
 	if [ "$rc" -eq 0 ] && [ -z "$crash" ] && [ -n "$execs" ]; then
-		echo "ok $n - fuzz $t ($execs executions)"
-		passed=$((passed + 1))
+		tap_ok "fuzz $t ($execs executions)"
 	else
-		echo "not ok $n - fuzz $t"
-		echo "# exit status $rc; crash input: ${crash:-none written}; log: $log"
-		grep -m 5 -E 'ERROR: |runtime error:|SUMMARY:' "$log" | sed 's/^/#   /' || true
-		failed=$((failed + 1))
+		tap_not_ok "fuzz $t" "exit status $rc; crash input: ${crash:-none written}; log: $log
+$(grep -m 5 -E 'ERROR: |runtime error:|SUMMARY:' "$log")"
 	fi
 done
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+tap_end

@@ -75,7 +75,7 @@ partial_tree() {
 	tar -xJf "$1" -C "$2" --strip-components=1 "$top_dir/Makefile" "$top_dir/net/netfilter/ipvs"
 }
 
-newest=$(kmod/kernel.sh resolve 6.1) || { echo "Bail out! cannot resolve the newest 6.1 ABI"; exit 1; }
+newest=$(kmod/kernel.sh resolve 6.1) || tap_bail "cannot resolve the newest 6.1 ABI"
 old=6.1.0-50-amd64
 echo "# newest 6.1: $newest; an ABI whose dest availability is in dest->flags: $old"
 
@@ -87,10 +87,9 @@ refuses "not a kernel ABI" "'foo/bar' is not a kernel ABI" --kver foo/bar
 
 old_tarball=$(kmod/kernel.sh source "$old" 2>"$scratch/log") || {
 	cat "$scratch/log"
-	echo "Bail out! cannot fetch the linux-source of $old"
-	exit 1
+	tap_bail "cannot fetch the linux-source of $old"
 }
-new_kdir=$(kmod/kernel.sh headers "$newest") || { echo "Bail out! cannot fetch the headers of $newest"; exit 1; }
+new_kdir=$(kmod/kernel.sh headers "$newest") || tap_bail "cannot fetch the headers of $newest"
 partial_tree "$old_tarball" "$scratch/tree-old"
 old_version=$(awk -F' *= *' '$1 == "VERSION" { v = $2 } $1 == "PATCHLEVEL" { p = $2 }
 	$1 == "SUBLEVEL" { s = $2 } END { print v "." p "." s }' "$scratch/tree-old/Makefile")
@@ -116,12 +115,12 @@ awk '/^@@ / { sub(/,6 \+/, ",7 +"); sub(/,19 @@/, ",20 @@") }
 		print " \tif (cp && cp->dest && !(cp->dest->cflags & IP_VS_DEST_CF_AVAILABLE)) {"
 	}' patches/hooks/3-call.patch >"$scratch/hooks-cflags/3-call.dest-cflags.patch"
 grep -q 'cflags & IP_VS_DEST_CF_AVAILABLE' "$scratch/hooks-cflags/3-call.dest-cflags.patch" ||
-	{ echo "Bail out! cannot derive the dest->cflags variant of hook 3"; exit 1; }
+	tap_bail "cannot derive the dest->cflags variant of hook 3"
 refuses "a kernel no hook variant fits: says so, builds nothing" \
 	"no variant of hook 3 \\(3-call\\.dest-cflags\\.patch\\) applies with --fuzz=0 to the Linux $old_version sources of $old, so the variant does not support this kernel yet" \
 	--kver "$old" --hooks "$scratch/hooks-cflags"
 
-old_kdir=$(kmod/kernel.sh headers "$old") || { echo "Bail out! cannot fetch the headers of $old"; exit 1; }
+old_kdir=$(kmod/kernel.sh headers "$old") || tap_bail "cannot fetch the headers of $old"
 refuses "a KSRC tree no hook variant fits" \
 	"no variant of hook 3 \\(3-call\\.dest-cflags\\.patch\\) applies with --fuzz=0 to the Linux $old_version sources of $old" \
 	--kver "$old" --kdir "$old_kdir" --ksrc "$scratch/tree-old" --hooks "$scratch/hooks-cflags"
@@ -163,7 +162,7 @@ elif [[ $(id -u) != 0 ]]; then
 else
 	built "a kernel of another release ($abi510, gcc-10) builds in that release's root" "$abi510"
 	command -v gcc-10 >/dev/null
-	tap_result "gcc-10 is still not installed on this machine" "$((!$?))"
+	tap_result "$((!$?))" "gcc-10 is still not installed on this machine"
 fi
 
 pkgs >"$scratch/after"

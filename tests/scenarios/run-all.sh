@@ -226,7 +226,7 @@ judge() {
 		read -r kind a b <<<"$spec"
 		"$PY" -S "$SCN_DIR/figures.py" judge "$kind" "$fig/$a.json" ${b:+"$fig/$b.json"} || status=1
 	done
-	tap_result "$case" "$status"
+	tap_result "$status" "$case"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ case7() {
 
 	got=$(knob_of "$n1")
 	note "knob in a new netns after loading without parameter: $got"
-	tap_result "case7-sysctl default-0" "$([[ $got == 0 ]]; echo $?)"
+	tap_result "$([[ $got == 0 ]]; echo $?)" "case7-sysctl default-0"
 
 	status=0
 	run "$n1" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=1 || status=1
@@ -286,14 +286,14 @@ case7() {
 		got=$(try_write "$n1" "$KNOB" "$v")
 		[[ $got == ok && $(knob_of "$n1") == "$v" ]] || { note "write '$v' -> $got"; status=1; }
 	done
-	tap_result "case7-sysctl invalid-writes-rejected" "$status"
+	tap_result "$status" "case7-sysctl invalid-writes-rejected"
 
 	status=0
 	run "$n1" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=1
 	run "$n2" sysctl -qw net.ipv4.vs.conn_reuse_quiescent=2
 	note "knob: $n1=$(knob_of "$n1") $n2=$(knob_of "$n2") guest=$(knob_of guest)"
 	[[ $(knob_of "$n1") == 1 && $(knob_of "$n2") == 2 && $(knob_of guest) == 0 ]] || status=1
-	tap_result "case7-sysctl independent-per-netns" "$status"
+	tap_result "$status" "case7-sysctl independent-per-netns"
 
 	status=0
 	local mode content
@@ -305,7 +305,7 @@ case7() {
 	grep -qx 'rescheduled [0-9]*' <<<"$content" || status=1
 	grep -qx 'dropped_old_conntrack [0-9]*' <<<"$content" || status=1
 	[[ $(ns_exec "$n1" cat "$STATS" 2>/dev/null) == "$content" ]] || status=1
-	tap_result "case7-sysctl counters-read-only" "$status"
+	tap_result "$status" "case7-sysctl counters-read-only"
 
 	# A netns owned by a user namespace other than init's (rootless
 	# containers): creating it must still work, and the knob is there
@@ -328,7 +328,7 @@ case7() {
 			echo "$stock $ours"' 2>&1) || status=1
 		note "in a netns of a new user namespace, IPVS sysctls / our knob after writing 3: $got"
 		[[ ($got == "hidden hidden" || $got == "shown 3") && $(knob_of guest) == 0 ]] || status=1
-		tap_result "case7-sysctl netns-in-user-namespace" "$status"
+		tap_result "$status" "case7-sysctl netns-in-user-namespace"
 	fi
 
 	run guest ip netns del "$n1"
@@ -338,7 +338,7 @@ case7() {
 		n3=$(sysctl_ns k3)
 		got=$(knob_of "$n3")
 		note "knob in a netns created after insmod conn_reuse_quiescent=2: $got"
-		tap_result "case7-sysctl module-parameter" "$([[ $got == 2 ]]; echo $?)"
+		tap_result "$([[ $got == 2 ]]; echo $?)" "case7-sysctl module-parameter"
 		run guest ip netns del "$n3"
 	else
 		tap_not_ok "case7-sysctl module-parameter"
@@ -386,7 +386,7 @@ main() {
 	fi
 	[[ $(id -u) -eq 0 ]] || { echo "run-all.sh: must run as root (in the test guest)" >&2; exit 1; }
 	for tool in ip ipvsadm modprobe insmod rmmod modinfo "$PY"; do
-		command -v "$tool" >/dev/null || { echo "Bail out! $tool is missing"; exit 1; }
+		command -v "$tool" >/dev/null || tap_bail "$tool is missing"
 	done
 	trap cleanup EXIT
 	local t0=$SECONDS

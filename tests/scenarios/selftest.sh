@@ -22,7 +22,7 @@ for case in "${CASE_ORDER[@]}"; do
 	[[ $case == case7-sysctl ]] && continue
 	read -r -a runs <<<"${CASE_RUNS[$case]}"
 	got=$(case_verdicts "$case" "${runs[@]}" | wc -l)
-	tap_result "$case is judged by $got verdict(s)" "$((got == 0))"
+	tap_result "$((got == 0))" "$case is judged by $got verdict(s)"
 done
 
 # A case name that no verdict pattern covers, whose run was made: not ok, never ok.
@@ -31,13 +31,13 @@ RUN_STATE["stock-legacy"]="done"
 line=$(judge_line case99-unjudged-example)
 echo "# judge printed: $line"
 [[ $line == "not ok "*" - case99-unjudged-example" ]]
-tap_result "a case no verdict covers is not ok" $?
+tap_result $? "a case no verdict covers is not ok"
 
 # The same name with its run skipped is a skip, so the check above is about the verdict.
 RUN_STATE["stock-legacy"]="skip:not built"
 line=$(judge_line case99-unjudged-example)
 echo "# judge printed: $line"
 [[ $line == "ok "*" - case99-unjudged-example # SKIP not built" ]]
-tap_result "a case whose run was skipped is a skip" $?
+tap_result $? "a case whose run was skipped is a skip"
 
 tap_end

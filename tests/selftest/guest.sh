@@ -5,6 +5,8 @@ set -euo pipefail
 
 readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly REPO_ROOT="$(cd "$SELF_DIR/../.." && pwd)"
+# shellcheck source=tests/lib/tap.sh
+source "$REPO_ROOT/tests/lib/tap.sh"
 readonly KSFT_SKIP=4
 readonly SELFTEST_TIMEOUT=${SELFTEST_TIMEOUT:-300}
 # Seconds the selftest's client waits for its server to listen (see adapt_listen_wait).
@@ -42,7 +44,6 @@ log() {
 ko_dir=""
 selftest_dir=""
 reference=1
-n=0 passed=0 failed=0 skipped=0
 
 # load_dir DIR [IP_VS ARGS...]: loads the IPVS set in DIR (.ko, or compressed where kmod's
 # insmod reads it) by path: outside dependencies through modprobe (stock), then ip_vs with
@@ -207,32 +208,12 @@ status_problem() {
 finish_case() {
 	after_case
 	if ((${#problems[@]})); then
-		local IFS=';'
-		report fail "$1" "${problems[*]}"
+		tap_not_ok "$1" "$(printf '%s\n' "${problems[@]}")"
 	elif [[ -n ${2:-} ]]; then
-		report skip "$1" "$2"
+		tap_skip "$1" "$2"
 	else
-		report pass "$1"
+		tap_ok "$1"
 	fi
-}
-
-report() {
-	local result=$1 desc=$2 reason=${3:-}
-	n=$((n + 1))
-	case $result in
-	pass)
-		passed=$((passed + 1))
-		echo "ok $n - $desc"
-		;;
-	skip)
-		skipped=$((skipped + 1))
-		echo "ok $n - $desc # SKIP $reason"
-		;;
-	*)
-		failed=$((failed + 1))
-		echo "not ok $n - $desc${reason:+ # $reason}"
-		;;
-	esac
 }
 
 # One TAP line: load (KIND=stock or PARAM for ours), check, run, unload, scan dmesg.
@@ -278,7 +259,9 @@ run_case() {
 	finish_case "$desc" "$skip"
 }
 
-main() {
+# parse_args ARGS...: --ko DIR into ko_dir, --no-reference, -h; the directories into the
+# caller's dirs array. tests/upstream/guest.sh parses its own arguments with it.
+parse_args() {
 	while (($#)); do
 		case $1 in
 		--ko)
@@ -296,16 +279,21 @@ main() {
 			;;
 		-*) die "unknown option '$1'" ;;
 		*)
-			[[ -z $selftest_dir ]] || die "one SELFTEST_DIR only"
-			selftest_dir=$1
+			dirs+=("$1")
 			shift
 			;;
 		esac
 	done
-	[[ -n $selftest_dir ]] || {
+}
+
+main() {
+	local dirs=()
+	parse_args "$@"
+	((${#dirs[@]} == 1)) || {
 		usage >&2
 		exit 2
 	}
+	selftest_dir=${dirs[0]}
 	[[ -r $selftest_dir/selftest.env ]] || die "$selftest_dir/selftest.env missing: run tests/selftest/prepare.sh ABI on the host"
 	# shellcheck disable=SC1091
 	. "$selftest_dir/selftest.env"
@@ -318,7 +306,7 @@ main() {
 		die "$ko_dir/ip_vs.ko is not built for $(uname -r)"
 
 	echo "TAP version 13"
-	echo "1..$((reference + ${#PARAMS[@]}))"
+	tap_plan $((reference + ${#PARAMS[@]}))
 	log "kernel $(uname -r); selftest $SELFTEST_SCRIPT from $SELFTEST_SOURCE"
 	log "our module set: $ko_dir"
 	((reference == 0)) || run_case stock "kernel ipvs selftest, stock modules (reference)"
@@ -326,8 +314,7 @@ main() {
 	for p in "${PARAMS[@]}"; do
 		run_case "$p" "kernel ipvs selftest, conn_reuse_quiescent=$p"
 	done
-	echo "$passed passed, $failed failed, $skipped skipped"
-	((failed == 0))
+	tap_end
 }
 
 # tests/upstream/guest.sh sources this file for its functions.

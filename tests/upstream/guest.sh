@@ -6,8 +6,8 @@ set -euo pipefail
 
 UPSTREAM_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly UPSTREAM_DIR
-# run_selftest, adapt_listen_wait, check_origin, unload_ipvs, report and SPLAT_RE come from
-# the selftest suite's own guest script, so both suites run ipvs.sh the same way.
+# run_selftest, check_origin, unload_ipvs, finish_case, parse_args and the TAP helper come
+# from the selftest suite's own guest script, so both suites run ipvs.sh the same way.
 # shellcheck source-path=SCRIPTDIR source=../selftest/guest.sh
 . "$UPSTREAM_DIR/../selftest/guest.sh"
 
@@ -135,35 +135,13 @@ upstream_case() {
 }
 
 upstream_main() {
-	local shipped='' extended=''
-	while (($#)); do
-		case $1 in
-		--ko)
-			(($# >= 2)) || die "--ko needs a directory"
-			ko_dir=$2
-			shift 2
-			;;
-		-h | --help)
-			usage
-			exit 0
-			;;
-		-*) die "unknown option '$1'" ;;
-		*)
-			if [[ -z $shipped ]]; then
-				shipped=$1
-			elif [[ -z $extended ]]; then
-				extended=$1
-			else
-				die "two selftest directories only"
-			fi
-			shift
-			;;
-		esac
-	done
-	[[ -n $ko_dir && -n $extended ]] || {
+	local dirs=()
+	parse_args "$@"
+	[[ -n $ko_dir && ${#dirs[@]} == 2 && $reference == 1 ]] || {
 		usage >&2
 		exit 2
 	}
+	local shipped=${dirs[0]} extended=${dirs[1]}
 	local d
 	for d in "$shipped" "$extended"; do
 		[[ -r $d/selftest.env ]] || die "$d/selftest.env missing"
@@ -175,7 +153,7 @@ upstream_main() {
 		die "modprobe ip_vs would not load the series' module (boot with tests/vm/run.sh --ko)"
 
 	echo "TAP version 13"
-	echo "1..4"
+	tap_plan 4
 	log "kernel $(uname -r); series modules: $ko_dir"
 	upstream_case stock "$shipped" pass "stock 7.3 modules: ipvs.sh as 7.3 ships it passes"
 	upstream_case stock "$extended" newcase \
@@ -183,9 +161,7 @@ upstream_main() {
 	upstream_case ours sysctl pass \
 		"series modules: conn_reuse_quiescent defaults to 0, takes 0..3, refuses 4, is writable where conn_reuse_mode is"
 	upstream_case ours "$extended" pass "series modules: the extended ipvs.sh passes every case"
-	# shellcheck disable=SC2154 # counted by report() of tests/selftest/guest.sh
-	echo "$passed passed, $failed failed, $skipped skipped"
-	((failed == 0))
+	tap_end
 }
 
 upstream_main "$@"

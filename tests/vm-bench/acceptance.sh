@@ -5,46 +5,19 @@
 #
 # Run by: tests/vm/run.sh --abi 6.1.0-56-amd64 --ko build/6.1.0-56-amd64 --timeout 600 \
 #             --out DIR -- tests/vm-bench/acceptance.sh
-# Prints "ok N - name", "not ok N - name" or "ok N - name # SKIP reason" per test, then
-# "N passed, N failed, N skipped"; exits 1 when anything failed. The bench's JSON, SVG and
+# Prints TAP (tests/lib/tap.sh); exits 1 when anything failed. The bench's JSON, SVG and
 # table go to OUT/bench/ (OUT is $IPVS_VM_OUT, /out in the guest).
 set -eEuo pipefail
 
-readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
-readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/userspace/ipvs-drain}"
+# shellcheck source=tests/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
 readonly OUT="${IPVS_VM_OUT:-/tmp}/bench"
 readonly WORK="${TMPDIR:-/tmp}/ipvsd-bench-acceptance"
 readonly PY=/usr/bin/python3
 # 3 x 100 reused ports: counts decide, and one configuration stays far inside IPVS's 120 s TIME_WAIT.
 readonly PORTS=${BENCH_PORTS:-20000-20299}
 
-N=0 PASSED=0 FAILED=0 SKIPPED=0
-tap_ok() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
-tap_skip() { N=$((N + 1)); SKIPPED=$((SKIPPED + 1)); echo "ok $N - $1 # SKIP $2"; }
-tap_not_ok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	if [ $# -gt 1 ] && [ -n "$2" ]; then
-		local line
-		while IFS= read -r line; do echo "#   $line"; done <<<"$2"
-	fi
-}
-summary() { echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"; }
-# check NAME CMD...: a test passes when CMD exits 0; its output explains a failure.
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then tap_ok "$name"; else tap_not_ok "$name" "$out"; fi
-}
-
-on_error() {
-	trap - ERR
-	tap_not_ok "suite aborted: line $1: $2 (exit $3)"
-	summary
-	exit 1
-}
-trap 'on_error $LINENO "$BASH_COMMAND" $?' ERR
+tap_bail_on_error
 
 cleanup() {
 	trap - ERR
@@ -132,38 +105,34 @@ rc=0
 	--json "$json" --svg "$OUT/lab.svg" >"$OUT/lab.txt" 2>"$OUT/lab.err" || rc=$?
 echo "# bench --lab took $((SECONDS - t0)) s"
 sed 's/^/# /' "$OUT/lab.txt" "$OUT/lab.err"
-if [ "$rc" -eq 0 ]; then tap_ok "bench --lab exits 0"; else tap_not_ok "bench --lab exits 0" "exit $rc"; fi
-if [ ! -s "$json" ]; then
-	tap_not_ok "bench --lab wrote its JSON"
-	summary
-	exit 1
-fi
+tap_result "$rc" "bench --lab exits 0" "exit $rc"
+[ -s "$json" ] || tap_bail "bench --lab wrote its JSON"
 after=$(snapshot_caller)
 if [ "$before" == "$after" ]; then
 	tap_ok "caller's IPVS table, sysctls and namespaces untouched"
 else
 	tap_not_ok "caller's IPVS table, sysctls and namespaces untouched" "$(diff <(echo "$before") <(echo "$after") || true)"
 fi
-check "every configuration ran or says why not" json_true "$json" \
+tap_check "every configuration ran or says why not" json_true "$json" \
 	'all(c["failed"] is None and (c["skipped"] is None) == bool(c["phases"]) for c in r["configs"])'
-check "every configuration ends with its namespaces and IPVS service gone" json_true "$json" \
+tap_check "every configuration ends with its namespaces and IPVS service gone" json_true "$json" \
 	'all(c["cleanup"]["service_gone"] and c["cleanup"]["namespaces_gone"] for c in r["configs"] if not c["skipped"])'
 leftover=$(ip netns list | grep ipvsd-bench || true)
-if [ -z "$leftover" ]; then tap_ok "no ipvsd-bench namespace left"; else tap_not_ok "no ipvsd-bench namespace left" "$leftover"; fi
-check "warm: pod A alone serves every connection" json_true "$json" \
+tap_result "${#leftover}" "no ipvsd-bench namespace left" "$leftover"
+tap_check "warm: pod A alone serves every connection" json_true "$json" \
 	'all(ph(c["name"], "warm")["ok"] == ph(c["name"], "warm")["attempts"] == pod(c["name"], "warm", "pod-a") > 0 for c in r["configs"] if not c["skipped"])'
 # Every reuse phase must find an entry to the old pod on each of its ports, or it proves nothing.
 # Not asserted for "removed" under expire_nodest_conn=1 (upstream, modern): the kernel may expire
 # a removed destination's entries itself.
-check "each reuse phase finds TIME_WAIT entries to the old pod on all of its ports" json_true "$json" \
+tap_check "each reuse phase finds TIME_WAIT entries to the old pod on all of its ports" json_true "$json" \
 	'all(ph(c["name"], p)["old_pod_entries"] == ph(c["name"], p)["attempts"] for c in r["configs"] if not c["skipped"] for p in ("draining", "destroyed", "removed") if p != "removed" or c["name"] in ("legacy", "variant"))'
 
 has() { json_true "$json" "\"$1\" in cfg and not cfg[\"$1\"][\"skipped\"]" >/dev/null; }
 
 if has legacy; then
-	check "legacy: draining lands reused ports on the weight-0 pod" json_true "$json" 'pod("legacy", "draining", "pod-a") > 0'
-	check "legacy: destroyed gives errors" json_true "$json" 'errs("legacy", "destroyed") > 0'
-	check "legacy: removed gives errors or SYN-retransmit stalls" json_true "$json" \
+	tap_check "legacy: draining lands reused ports on the weight-0 pod" json_true "$json" 'pod("legacy", "draining", "pod-a") > 0'
+	tap_check "legacy: destroyed gives errors" json_true "$json" 'errs("legacy", "destroyed") > 0'
+	tap_check "legacy: removed gives errors or SYN-retransmit stalls" json_true "$json" \
 		'errs("legacy", "removed") + ph("legacy", "removed")["over_900ms"] > 0'
 else
 	tap_skip "legacy" "did not run"
@@ -171,30 +140,30 @@ fi
 
 if has variant; then
 	for p in draining destroyed removed; do
-		check "variant: $p has zero errors and nothing on the old pod" json_true "$json" \
+		tap_check "variant: $p has zero errors and nothing on the old pod" json_true "$json" \
 			"errs(\"variant\", \"$p\") == 0 and pod(\"variant\", \"$p\", \"pod-a\") == 0 and ph(\"variant\", \"$p\")[\"ok\"] == ph(\"variant\", \"$p\")[\"attempts\"]"
 	done
-	check "variant: the long-lived connection to pod A stays alive through draining" json_true "$json" \
+	tap_check "variant: the long-lived connection to pod A stays alive through draining" json_true "$json" \
 		'cfg["variant"]["hold"]["pod"] == "pod-a" and cfg["variant"]["hold"]["alive_after_draining"] is True'
-	check "variant: rescheduled matches the old-pod entries hit, phase by phase" json_true "$json" \
+	tap_check "variant: rescheduled matches the old-pod entries hit, phase by phase" json_true "$json" \
 		'all(resch("variant", p) == ph("variant", p)["old_pod_entries"] > 0 for p in ("draining", "destroyed", "removed"))'
 else
 	tap_skip "variant" "not run: the loaded ip_vs is not the variant (see lab.txt)"
 fi
 
 if has upstream; then
-	check "upstream: zero errors in every phase" json_true "$json" \
+	tap_check "upstream: zero errors in every phase" json_true "$json" \
 		'all(errs("upstream", p) == 0 for p in ("warm", "draining", "destroyed", "removed"))'
-	check "upstream: nothing on the old pod after warm" json_true "$json" \
+	tap_check "upstream: nothing on the old pod after warm" json_true "$json" \
 		'all(pod("upstream", p, "pod-a") == 0 for p in ("draining", "destroyed", "removed"))'
 else
 	tap_skip "upstream" "did not run (kernel predates 5.16)"
 fi
 
 if has modern; then
-	check "modern: ran every phase" json_true "$json" 'len(cfg["modern"]["phases"]) == 4'
+	tap_check "modern: ran every phase" json_true "$json" 'len(cfg["modern"]["phases"]) == 4'
 fi
-check "SVG timeline written with the markers" grep -q "pod A destroyed" "$OUT/lab.svg"
+tap_check "SVG timeline written with the markers" grep -q "pod A destroyed" "$OUT/lab.svg"
 
 # ---- a lab whose setup fails half way ----------------------------------------------------------
 # Too few file descriptors make some step fail (ip's pipes, a namespace handle, a pod's listener,
@@ -234,6 +203,4 @@ else
 	tap_not_ok "SIGINT: exit 130 and every namespace removed" "exit $rc; left: $leftover; $(cat "$WORK/int.txt")"
 fi
 
-trap - ERR
-summary
-[ "$FAILED" -eq 0 ] || exit 1
+tap_end

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Host checks of report.py's arithmetic and splicing, without a guest (make check).
 
-Prints one TAP line per check and "N passed, N failed, N skipped"; exits 1 on a failure.
+Prints one TAP line per check, the plan and "N passed, N failed, N skipped"; exits 1 on a failure.
 """
 import os
 import sys
@@ -95,9 +95,9 @@ class Report(unittest.TestCase):
 class Tap(unittest.TextTestResult):
     n = 0
 
-    def _line(self, test, ok):
+    def _line(self, test, ok, directive=""):
         Tap.n += 1
-        print(f"{'ok' if ok else 'not ok'} {Tap.n} - report.py: {test._testMethodName}")
+        print(f"{'ok' if ok else 'not ok'} {Tap.n} - report.py: {test._testMethodName}{directive}")
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -111,10 +111,15 @@ class Tap(unittest.TextTestResult):
         super().addError(test, err)
         self._line(test, False)
 
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._line(test, True, f" # SKIP {reason}")
+
 
 if __name__ == "__main__":
     res = unittest.TextTestRunner(resultclass=Tap, verbosity=0, stream=sys.stderr).run(
         unittest.defaultTestLoader.loadTestsFromTestCase(Report))
     bad = len(res.failures) + len(res.errors)
-    print(f"{res.testsRun - bad} passed, {bad} failed, 0 skipped")
+    print(f"1..{res.testsRun}")
+    print(f"{res.testsRun - bad - len(res.skipped)} passed, {bad} failed, {len(res.skipped)} skipped")
     sys.exit(1 if bad else 0)

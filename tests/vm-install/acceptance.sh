@@ -3,7 +3,7 @@
 # Guest acceptance of make install / make uninstall on a node that starts with
 # Debian's stock IPVS: the variant loads after install with the knob from
 # modprobe.d, stock loads again after uninstall, and install refuses to
-# compete with a DKMS copy. TAP-like output.
+# compete with a DKMS copy. Prints TAP (tests/lib/tap.sh).
 #
 # Run by (no --ko: the guest must start with the stock set):
 #   make kmod KVER=ABI && make
@@ -23,8 +23,8 @@
 # ip_vs exactly as the full one does.
 set -uo pipefail
 
-readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=tests/lib/guest.sh
+source "$(dirname "$0")/../lib/guest.sh"
 readonly ABI=$(uname -r)
 readonly MODDIR=/lib/modules/$ABI/updates/ipvs-drain
 readonly CONF=/etc/modprobe.d/ipvs-drain.conf
@@ -32,22 +32,6 @@ readonly MANIFEST=/var/lib/ipvs-drain/manifest
 readonly KNOB=/proc/sys/net/ipv4/vs/conn_reuse_quiescent
 readonly PARAM=/sys/module/ip_vs/parameters/conn_reuse_quiescent
 readonly NS=ipvsd-install
-
-N=0 PASSED=0 FAILED=0 SKIPPED=0
-tap_ok() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
-tap_skip() { N=$((N + 1)); SKIPPED=$((SKIPPED + 1)); echo "ok $N - $1 # SKIP $2"; }
-tap_not_ok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -z "${2:-}" ] || head -n 40 <<<"$2" | sed 's/^/#   /'
-}
-# verdict STATUS NAME DETAIL: ok when STATUS is 0, else DETAIL is shown.
-# STATUS comes first: NAME and DETAIL may run command substitutions, which
-# would overwrite $? before it is expanded.
-verdict() {
-	if [ "$1" = 0 ]; then tap_ok "$2"; else tap_not_ok "$2" "${3:-}"; fi
-}
-summary() { echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"; }
 
 cleanup() {
 	ip netns del "$NS" 2>/dev/null
@@ -96,7 +80,7 @@ done
 [ -d /var/lib/dkms ] && { setup_out+=$(writable /var/lib/dkms 2>&1) || setup_out+=" (failed on /var/lib/dkms)"; }
 touch /etc/modprobe.d/.w /usr/local/sbin/.w /var/lib/.w 2>/dev/null &&
 	rm -f /etc/modprobe.d/.w /usr/local/sbin/.w /var/lib/.w
-verdict $? "writable /etc/modprobe.d, /usr/local/sbin, /var/lib over the read-only root" "$setup_out"
+tap_result $? "writable /etc/modprobe.d, /usr/local/sbin, /var/lib over the read-only root" "$setup_out"
 
 # Copies the stock IPVS set and everything it depends on into a real kernel/
 # directory in place of the link to the whole image, then runs depmod on it.
@@ -117,74 +101,73 @@ lean_kernel_tree() {
 }
 t0=$SECONDS
 out=$(lean_kernel_tree 2>&1)
-verdict $? "kernel/ holds the stock IPVS set and its dependencies ($(find "/lib/modules/$ABI/kernel" -name "*.ko*" | wc -l) modules, copied and depmod in $((SECONDS - t0)) s)" "$out"
+tap_result $? "kernel/ holds the stock IPVS set and its dependencies ($(find "/lib/modules/$ABI/kernel" -name "*.ko*" | wc -l) modules, copied and depmod in $((SECONDS - t0)) s)" "$out"
 
 stock=$(resolved)
 { [ -f "$REPO/build/$ABI/ip_vs.ko" ] && [ -x "$REPO/build/bin/ipvs-drain" ]; }
-verdict $? "build/$ABI/ip_vs.ko and build/bin/ipvs-drain exist (make kmod KVER=$ABI; make)" ""
+tap_result $? "build/$ABI/ip_vs.ko and build/bin/ipvs-drain exist (make kmod KVER=$ABI; make)" ""
 { [ ! -d /sys/module/ip_vs ] && [[ $stock == */kernel/net/netfilter/ipvs/ip_vs.ko* ]]; }
-verdict $? "before: ip_vs not loaded, modprobe would take the stock one ($stock)" ""
+tap_result $? "before: ip_vs not loaded, modprobe would take the stock one ($stock)" ""
 
 # ---- make install KNOB=1 -------------------------------------------------------------------
 
 run_make install KNOB=1
-rc=$?
-verdict $? "make install KNOB=1 succeeds" "$out" $rc
+tap_result $? "make install KNOB=1 succeeds" "$out"
 missing=
 for f in "$MODDIR/ip_vs.ko" /usr/local/sbin/ipvs-drain "$CONF" "$MANIFEST"; do
 	[ -f "$f" ] || missing+=" $f"
 done
 [ -z "$missing" ]
-verdict $? "it wrote the set, the tool, the modprobe.d snippet and the manifest" "missing:$missing"
+tap_result $? "it wrote the set, the tool, the modprobe.d snippet and the manifest" "missing:$missing"
 listed=$(manifest_paths | wc -l)
 { [ "$listed" = $(($(find "$MODDIR" -name '*.ko' | wc -l) + 2)) ]; }
-verdict $? "the manifest lists every module, the tool and the snippet ($listed paths)" "$(cat "$MANIFEST" 2>&1)"
+tap_result $? "the manifest lists every module, the tool and the snippet ($listed paths)" "$(cat "$MANIFEST" 2>&1)"
 grep -qx 'options ip_vs conn_reuse_quiescent=1' "$CONF"
-verdict $? "the snippet sets conn_reuse_quiescent=1" "$(cat "$CONF" 2>&1)"
+tap_result $? "the snippet sets conn_reuse_quiescent=1" "$(cat "$CONF" 2>&1)"
 { [ "$(resolved)" = "$MODDIR/ip_vs.ko" ]; }
-verdict $? "depmod ranks updates/ipvs-drain/ip_vs.ko first" "modinfo -F filename ip_vs: $(resolved)"
+tap_result $? "depmod ranks updates/ipvs-drain/ip_vs.ko first" "modinfo -F filename ip_vs: $(resolved)"
 
 out=$(modprobe ip_vs 2>&1)
-verdict $? "modprobe ip_vs" "$out"
+tap_result $? "modprobe ip_vs" "$out"
 variant=$(modinfo -F variant ip_vs 2>/dev/null)
 { [ -e "$PARAM" ] && [[ $variant == ipvs-drain* ]] && [ -e /proc/net/ip_vs_reuse_stats ]; }
-verdict $? "the loaded ip_vs is the variant (parameter, variant '$variant', counters file)" "$(ls /sys/module/ip_vs/parameters 2>&1)"
+tap_result $? "the loaded ip_vs is the variant (parameter, variant '$variant', counters file)" "$(ls /sys/module/ip_vs/parameters 2>&1)"
 knob=$(cat "$KNOB" 2>&1)
 { [ "$knob" = 1 ] && [ "$(cat "$PARAM" 2>&1)" = 1 ]; }
-verdict $? "the knob reads 1 right after modprobe ip_vs" "knob: $knob, parameter: $(cat "$PARAM" 2>&1)"
+tap_result $? "the knob reads 1 right after modprobe ip_vs" "knob: $knob, parameter: $(cat "$PARAM" 2>&1)"
 ip netns add "$NS" && nsknob=$(ip netns exec "$NS" cat "$KNOB" 2>&1)
 { [ "${nsknob:-}" = 1 ]; }
-verdict $? "a new netns starts with the knob at 1" "knob in $NS: ${nsknob:-}"
+tap_result $? "a new netns starts with the knob at 1" "knob in $NS: ${nsknob:-}"
 ip netns del "$NS"
 out=$(/usr/local/sbin/ipvs-drain status 2>&1)
-verdict $? "the installed ipvs-drain runs (status)" "$out"
+tap_result $? "the installed ipvs-drain runs (status)" "$out"
 modprobe -r ip_vs
 
 # ---- install again with KNOB=0: the files are replaced, not added -------------------------
 
 run_make install KNOB=0
-verdict $? "make install KNOB=0 over it succeeds" "$out"
+tap_result $? "make install KNOB=0 over it succeeds" "$out"
 modprobe ip_vs && knob=$(cat "$KNOB" 2>&1)
 { [ "$knob" = 0 ] && [ "$(manifest_paths | wc -l)" = "$listed" ]; }
-verdict $? "the knob now reads 0 after modprobe ip_vs, and the manifest still lists $listed paths" "knob: $knob"
+tap_result $? "the knob now reads 0 after modprobe ip_vs, and the manifest still lists $listed paths" "knob: $knob"
 modprobe -r ip_vs
 
 # ---- make uninstall ------------------------------------------------------------------------
 
 mapfile -t written < <(manifest_paths)
 run_make uninstall
-verdict $? "make uninstall succeeds" "$out"
+tap_result $? "make uninstall succeeds" "$out"
 left=
 for f in "${written[@]}" "$MANIFEST"; do
 	[ ! -e "$f" ] || left+=" $f"
 done
 { [ -z "$left" ] && [ ${#written[@]} -gt 0 ] && [ ! -e "$MODDIR" ] && [ ! -e /var/lib/ipvs-drain ]; }
-verdict $? "it removed all ${#written[@]} files, the manifest and its directories" "left:$left"
+tap_result $? "it removed all ${#written[@]} files, the manifest and its directories" "left:$left"
 { [ "$(resolved)" = "$stock" ]; }
-verdict $? "modprobe resolves ip_vs to the stock module again" "modinfo -F filename ip_vs: $(resolved)"
+tap_result $? "modprobe resolves ip_vs to the stock module again" "modinfo -F filename ip_vs: $(resolved)"
 out=$(modprobe ip_vs 2>&1)
 { [ -d /sys/module/ip_vs ] && [ ! -e "$PARAM" ] && [ ! -e "$KNOB" ]; }
-verdict $? "modprobe ip_vs loads stock: no parameter, no knob" "$out"
+tap_result $? "modprobe ip_vs loads stock: no parameter, no knob" "$out"
 modprobe -r ip_vs
 
 # ---- a DKMS copy makes install refuse ------------------------------------------------------
@@ -194,9 +177,9 @@ fake_dkms_check() {
 	run_make install KNOB=1
 	local rc=$?
 	{ [ "$rc" != 0 ] && grep -q "refusing: $2" <<<"$out"; }
-	verdict $? "make install refuses with $what" "$out"
+	tap_result $? "make install refuses with $what" "$out"
 	{ [ ! -e "$MODDIR" ] && [ ! -e "$MANIFEST" ] && [ ! -e "$CONF" ]; }
-	verdict $? "... and writes nothing" "$(ls -d "$MODDIR" "$MANIFEST" "$CONF" 2>&1)"
+	tap_result $? "... and writes nothing" "$(ls -d "$MODDIR" "$MANIFEST" "$CONF" 2>&1)"
 }
 mkdir -p "/lib/modules/$ABI/updates/dkms" &&
 	cp "$REPO/build/$ABI/ip_vs.ko" "/lib/modules/$ABI/updates/dkms/ip_vs.ko"
@@ -213,5 +196,4 @@ else
 	tap_skip "make install refuses with ipvs-drain built by DKMS" "/var/lib/dkms is not writable here"
 fi
 
-summary
-[ "$FAILED" = 0 ]
+tap_end

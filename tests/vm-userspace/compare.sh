@@ -9,14 +9,13 @@
 #
 # Run by: tests/vm/run.sh --abi ABI --timeout 600 --out DIR -- tests/vm-userspace/compare.sh \
 #             [--only CFG,...] [--no-variant] [--goldens]
-# Prints "ok N - name", "not ok N - name" or "ok N - name # SKIP reason" per test, then
-# "N passed, N failed, N skipped"; exits 1 when anything failed. Goldens for tests/unit/golden/ are
+# Prints TAP (tests/lib/tap.sh); exits 1 when anything failed. Goldens for tests/unit/golden/ are
 # written with --goldens to OUT/compare/golden/<config>/ (OUT is $IPVS_VM_OUT, /out in the guest).
 set -eEuo pipefail
 
 readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
-readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/userspace/ipvs-drain}"
+# shellcheck source=tests/lib/guest.sh
+source "$HERE/../lib/guest.sh"
 # The test-only dumper of the kernel table (tests/unit/fixture_dump.cpp), built by tests/run-unit.sh.
 readonly FIXTURE="${IPVS_DRAIN_FIXTURE:-$REPO/build/userspace-san/tests/unit/ipvs-drain-fixture}"
 readonly KO="${IPVS_DRAIN_KO:-$REPO/build/$(uname -r)}"
@@ -37,30 +36,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# ---- TAP ----------------------------------------------------------------------------------------
-
-N=0 PASSED=0 FAILED=0 SKIPPED=0
-tap_ok() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
-tap_skip() { N=$((N + 1)); SKIPPED=$((SKIPPED + 1)); echo "ok $N - $1 # SKIP $2"; }
-tap_not_ok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	if [ $# -gt 1 ] && [ -n "$2" ]; then
-		local line count=0
-		while IFS= read -r line && [ $count -lt 40 ]; do
-			echo "#   $line"; count=$((count + 1))
-		done <<<"$2"
-	fi
-}
-summary() { echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"; }
-
-on_error() {
-	trap - ERR
-	tap_not_ok "suite aborted: line $1: $2 (exit $3)"
-	summary
-	exit 1
-}
-trap 'on_error $LINENO "$BASH_COMMAND" $?' ERR
+tap_bail_on_error
 
 cleanup() {
 	trap - ERR
@@ -734,16 +710,11 @@ assert isinstance(d["risk"]["total"], int) and isinstance(d["advice"], str) and 
 mkdir -p "$WORK" "$GOLDEN"
 if ! command -v ipvsadm >/dev/null; then
 	tap_skip "ipvs-drain against ipvsadm" "ipvsadm is not installed in the guest"
-	summary
+	tap_end
 	exit 0
 fi
-for tool in "$BIN" "$FIXTURE"; do
-	if [ ! -x "$tool" ]; then
-		tap_not_ok "built: $tool (make userspace; tests/run-unit.sh builds the fixture dumper)"
-		summary
-		exit 1
-	fi
-done
+[ -x "$BIN" ] || tap_bail "ipvs-drain is built at $BIN"
+[ -x "$FIXTURE" ] || tap_bail "the fixture dumper is built at $FIXTURE (tests/run-unit.sh builds it)"
 
 setup_topology
 setup_mask
@@ -771,6 +742,4 @@ if [ "$VARIANT" = 1 ] && selected variant; then
 	variant_checks
 fi
 
-summary
-# Not a bare test: under set -E a failing last command would run on_error and count one failure more.
-[ "$FAILED" = 0 ] || exit 1
+tap_end
