@@ -15,9 +15,9 @@
 set -eEuo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-readonly HERE REPO
-readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/bin/ipvs-drain}"
+readonly HERE
+# shellcheck source=tests/lib/guest.sh
+source "$HERE/../lib/guest.sh"
 ABI="$(uname -r)"
 readonly ABI
 readonly VARIANT_KO="$REPO/build/$ABI"
@@ -45,36 +45,7 @@ while [ $# -gt 0 ]; do
 done
 selected() { [ -z "$ONLY" ] || [[ "$ONLY" == *",$1,"* ]]; }
 
-# ---- TAP ----------------------------------------------------------------------------------------
-
-N=0 PASSED=0 FAILED=0 SKIPPED=0
-tap_ok() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $1"; }
-tap_skip() { N=$((N + 1)); SKIPPED=$((SKIPPED + 1)); echo "ok $N - $1 # SKIP $2"; }
-tap_not_ok() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	if [ $# -gt 1 ] && [ -n "$2" ]; then
-		local line count=0
-		while IFS= read -r line && [ $count -lt 40 ]; do
-			echo "#   $line"; count=$((count + 1))
-		done <<<"$2"
-	fi
-}
-# check NAME COMMAND...: ok when the command succeeds, else not ok with its output.
-check() {
-	local name="$1" out
-	shift
-	if out=$("$@" 2>&1); then tap_ok "$name"; else tap_not_ok "$name" "$out"; fi
-}
-summary() { echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"; }
-
-on_error() {
-	trap - ERR
-	tap_not_ok "suite aborted: line $1: $2 (exit $3)"
-	summary
-	exit 1
-}
-trap 'on_error $LINENO "$BASH_COMMAND" $?' ERR
+tap_bail_on_error
 
 cleanup() {
 	trap - ERR
@@ -123,51 +94,51 @@ test_rules() {
 	modprobe ip_vs
 	ipvsadm -C
 	rules_input >"$WORK/in.rules"
-	check "ipvsadm -R programs the reference table" ipvsadm -R <"$WORK/in.rules"
+	tap_check "ipvsadm -R programs the reference table" ipvsadm -R <"$WORK/in.rules"
 	ipvsadm --set 901 121 301
 
 	ipvsadm -Sn >"$WORK/ref.n"
 	ipvsadm -S >"$WORK/ref.names"
 	"$BIN" save -n >"$WORK/ours.n"
-	check "save -n is byte-identical to ipvsadm -Sn ($(wc -l <"$WORK/ref.n") lines)" same "$WORK/ref.n" "$WORK/ours.n"
+	tap_check "save -n is byte-identical to ipvsadm -Sn ($(wc -l <"$WORK/ref.n") lines)" same "$WORK/ref.n" "$WORK/ours.n"
 	"$BIN" save >"$WORK/ours.names"
-	check "save is byte-identical to ipvsadm -S (names resolved)" same "$WORK/ref.names" "$WORK/ours.names"
+	tap_check "save is byte-identical to ipvsadm -S (names resolved)" same "$WORK/ref.names" "$WORK/ours.names"
 	config_of >"$WORK/ref.config"
 
 	# ipvsadm -Sn -> ipvs-drain restore
 	ipvsadm -C
-	check "restore reads ipvsadm -Sn" "$BIN" restore <"$WORK/ref.n"
-	check "ipvsadm -Sn after restore of ipvsadm -Sn is identical" same "$WORK/ref.n" <(ipvsadm -Sn)
+	tap_check "restore reads ipvsadm -Sn" "$BIN" restore <"$WORK/ref.n"
+	tap_check "ipvsadm -Sn after restore of ipvsadm -Sn is identical" same "$WORK/ref.n" <(ipvsadm -Sn)
 
 	# ipvsadm -S (names) -> ipvs-drain restore, which resolves them as ipvsadm does
 	ipvsadm -C
-	check "restore reads ipvsadm -S with host and service names" "$BIN" restore <"$WORK/ref.names"
-	check "... and builds the table of ipvsadm -Sn" same "$WORK/ref.n" <(ipvsadm -Sn)
+	tap_check "restore reads ipvsadm -S with host and service names" "$BIN" restore <"$WORK/ref.names"
+	tap_check "... and builds the table of ipvsadm -Sn" same "$WORK/ref.n" <(ipvsadm -Sn)
 
 	# ipvs-drain save -> ipvsadm -R
 	ipvsadm -C
-	check "ipvsadm -R reads save -n" ipvsadm -R <"$WORK/ours.n"
-	check "ipvsadm -Sn after ipvsadm -R of save -n is identical" same "$WORK/ref.n" <(ipvsadm -Sn)
+	tap_check "ipvsadm -R reads save -n" ipvsadm -R <"$WORK/ours.n"
+	tap_check "ipvsadm -Sn after ipvsadm -R of save -n is identical" same "$WORK/ref.n" <(ipvsadm -Sn)
 
 	# The same hand-written input through both tools, thresholds and defaults included.
 	ipvsadm -C
-	check "restore reads the hand-written ipvsadm input" "$BIN" restore <"$WORK/in.rules"
-	check "restore and ipvsadm -R build the same table (rules, thresholds, timeouts)" \
+	tap_check "restore reads the hand-written ipvsadm input" "$BIN" restore <"$WORK/in.rules"
+	tap_check "restore and ipvsadm -R build the same table (rules, thresholds, timeouts)" \
 		same "$WORK/ref.config" <(config_of)
 
 	# Extras: thresholds and timeouts, still readable by ipvsadm -R.
 	"$BIN" save -n --thresholds --timeouts >"$WORK/full.rules"
 	ipvsadm -C
 	ipvsadm --set 900 120 300
-	check "ipvsadm -R reads save --thresholds --timeouts" ipvsadm -R <"$WORK/full.rules"
-	check "... and rebuilds thresholds and timeouts too" same "$WORK/ref.config" <(config_of)
+	tap_check "ipvsadm -R reads save --thresholds --timeouts" ipvsadm -R <"$WORK/full.rules"
+	tap_check "... and rebuilds thresholds and timeouts too" same "$WORK/ref.config" <(config_of)
 	ipvsadm -C
 	ipvsadm --set 900 120 300
-	check "restore reads save --thresholds --timeouts" "$BIN" restore <"$WORK/full.rules"
-	check "... and rebuilds thresholds and timeouts too" same "$WORK/ref.config" <(config_of)
+	tap_check "restore reads save --thresholds --timeouts" "$BIN" restore <"$WORK/full.rules"
+	tap_check "... and rebuilds thresholds and timeouts too" same "$WORK/ref.config" <(config_of)
 
-	check "restore --flush replaces the table" "$BIN" restore --flush <"$WORK/ref.n"
-	check "... with exactly the rules given" same "$WORK/ref.n" <(ipvsadm -Sn)
+	tap_check "restore --flush replaces the table" "$BIN" restore --flush <"$WORK/ref.n"
+	tap_check "... with exactly the rules given" same "$WORK/ref.n" <(ipvsadm -Sn)
 
 	# A kernel refusal names its line.
 	local out rc=0
@@ -331,9 +302,9 @@ swap_keeps_everything() {
 	else
 		tap_not_ok "$name: the expected set is loaded" "variant=$is; $out"
 	fi
-	check "$name: ipvsadm -Sn, thresholds and timeouts identical" same "$WORK/before.config" <(config_of)
-	check "$name: net.ipv4.vs sysctls identical" same "$WORK/before.sysctl" <(sysctls_of)
-	check "$name: traffic flows through the VIP after the swap" traffic_flows
+	tap_check "$name: ipvsadm -Sn, thresholds and timeouts identical" same "$WORK/before.config" <(config_of)
+	tap_check "$name: net.ipv4.vs sysctls identical" same "$WORK/before.sysctl" <(sysctls_of)
+	tap_check "$name: traffic flows through the VIP after the swap" traffic_flows
 	SWAP_OUT="$out"
 }
 
@@ -344,12 +315,12 @@ test_swap() {
 	fi
 	setup_topology
 	unload_ipvs
-	check "swap-module with nothing loaded loads the stock set" "$BIN" swap-module --ko "$STOCK_KO" --yes \
+	tap_check "swap-module with nothing loaded loads the stock set" "$BIN" swap-module --ko "$STOCK_KO" --yes \
 		--save-file "$WORK/s0.rules"
 	modprobe xt_ipvs
 	program_services
 	start_traffic
-	check "traffic flows through the VIP on the stock set" traffic_flows
+	tap_check "traffic flows through the VIP on the stock set" traffic_flows
 
 	local out rc=0 mods
 	mods=$(ipvs_modules)
@@ -372,7 +343,7 @@ test_swap() {
 		--save-file "$WORK/s1.rules"
 	if grep -q xt_ipvs /proc/modules; then tap_ok "xt_ipvs was unloaded and reloaded"; else
 		tap_not_ok "xt_ipvs was unloaded and reloaded" "$SWAP_OUT"; fi
-	check "the save file restores the same rules (ipvs-drain restore --check)" "$BIN" restore --check <"$WORK/s1.rules"
+	tap_check "the save file restores the same rules (ipvs-drain restore --check)" "$BIN" restore --check <"$WORK/s1.rules"
 
 	# Another namespace with a service: refused, then kept with --all-netns.
 	ip netns add "$NS_TWO"
@@ -396,7 +367,7 @@ test_swap() {
 	fi
 	swap_keeps_everything "swap variant -> stock (--ko, --all-netns)" 0 --ko "$STOCK_KO" --all-netns --yes \
 		--save-file "$WORK/s2.rules"
-	check "--all-netns: the other namespace's services and timeouts are back" \
+	tap_check "--all-netns: the other namespace's services and timeouts are back" \
 		same "$WORK/two.before" <(ip netns exec "$NS_TWO" ipvsadm -Sn; ip netns exec "$NS_TWO" ipvsadm -Ln --timeout)
 	ip netns del "$NS_TWO"
 }
@@ -435,11 +406,11 @@ test_xz() {
 		xz --check=crc32 --lzma2=dict=1MiB "$WORK/xz/${ko##*/}"
 		n=$((n + 1))
 	done
-	check "the variant set as $n stripped .ko.xz files (xz --check=crc32), no plain .ko" xz_set_is_compressed
+	tap_check "the variant set as $n stripped .ko.xz files (xz --check=crc32), no plain .ko" xz_set_is_compressed
 
 	swap_keeps_everything "swap stock -> variant (.ko.xz)" 1 --ko "$WORK/xz" --from-ko "$STOCK_KO" --yes \
 		--save-file "$WORK/s4.rules"
-	check "... the loaded ip_vs is the .ko.xz build (srcversion), with net.ipv4.vs.conn_reuse_quiescent" \
+	tap_check "... the loaded ip_vs is the .ko.xz build (srcversion), with net.ipv4.vs.conn_reuse_quiescent" \
 		loaded_is_xz_variant
 	swap_keeps_everything "swap variant -> stock (rollback source: the .ko.xz set)" 0 --ko "$STOCK_KO" \
 		--from-ko "$WORK/xz" --yes --save-file "$WORK/s5.rules"
@@ -461,8 +432,8 @@ test_fail_before() {
 	else
 		tap_not_ok "--ko $(basename "$OTHER_KO"): refused by vermagic, exit 1" "rc=$rc $out"
 	fi
-	check "... nothing was unloaded (ip_vs still at the same address)" [ "$(grep '^ip_vs ' /proc/modules)" = "$addr" ]
-	check "... the table is untouched" same "$WORK/before.config" <(config_of)
+	tap_check "... nothing was unloaded (ip_vs still at the same address)" [ "$(grep '^ip_vs ' /proc/modules)" = "$addr" ]
+	tap_check "... the table is untouched" same "$WORK/before.config" <(config_of)
 }
 
 test_fail_after() {
@@ -493,10 +464,10 @@ test_fail_after() {
 		tap_not_ok "a corrupt ip_vs_rr.ko: fails at load (ENOEXEC), names it, says it rolled back, exit 1" "rc=$rc $out"
 	fi
 	loaded_is_variant && now_variant=1
-	check "... the previous set is loaded again ($(ipvs_modules))" [ "$now_variant" = "$before_variant" ]
-	check "... ipvsadm -Sn, thresholds and timeouts identical" same "$WORK/before.config" <(config_of)
-	check "... net.ipv4.vs sysctls identical" same "$WORK/before.sysctl" <(sysctls_of)
-	if [ -n "${TRAFFIC_PID:-}" ]; then check "... traffic flows again" traffic_flows; fi
+	tap_check "... the previous set is loaded again ($(ipvs_modules))" [ "$now_variant" = "$before_variant" ]
+	tap_check "... ipvsadm -Sn, thresholds and timeouts identical" same "$WORK/before.config" <(config_of)
+	tap_check "... net.ipv4.vs sysctls identical" same "$WORK/before.sysctl" <(sysctls_of)
+	if [ -n "${TRAFFIC_PID:-}" ]; then tap_check "... traffic flows again" traffic_flows; fi
 }
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -508,5 +479,4 @@ for part in rules input swap xz fail-before fail-after; do
 done
 echo "# === end ($(date +%T))"
 trap - ERR
-summary
-[ "$FAILED" = 0 ] || exit 1
+tap_end
