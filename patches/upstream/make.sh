@@ -7,10 +7,8 @@ set -euo pipefail
 readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly TOP="$(cd "$SELF_DIR/../.." && pwd)"
 readonly CACHE_DIR="$(realpath -m "${IPVS_DRAIN_CACHE:-$TOP/.cache}")"
-# The only 7.3 tree apt serves here: Debian's linux-source-7.3 of trixie-backports.
-readonly ABI=7.3.4+deb13-amd64
-readonly DEB_VERSION=7.3.4-1~bpo13+1
-readonly SERIES=7.3
+# shellcheck source=patches/upstream/target.sh
+source "$SELF_DIR/target.sh"
 readonly WORK="$CACHE_DIR/upstream"
 readonly PRISTINE="$WORK/pristine-$DEB_VERSION"
 readonly REPO="$WORK/series"

@@ -7,7 +7,8 @@ set -euo pipefail
 readonly SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly TOP="$(cd "$SELF_DIR/../.." && pwd)"
 readonly CACHE_DIR="$(realpath -m "${IPVS_DRAIN_CACHE:-$TOP/.cache}")"
-readonly ABI=7.3.4+deb13-amd64
+# shellcheck source=patches/upstream/target.sh
+source "$TOP/patches/upstream/target.sh"
 readonly SERIES_DIR="$TOP/patches/upstream"
 readonly BUILD="$TOP/build/upstream"
 readonly TREE="$BUILD/linux-7.3"
