@@ -22,8 +22,9 @@
 set -euo pipefail
 
 readonly B_HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly B_REPO="$(cd "$B_HERE/../.." && pwd)"
-readonly B_BIN="${IPVS_DRAIN_BIN:-$B_REPO/build/userspace/ipvs-drain}"
+# REPO and BIN, as every guest suite has them.
+# shellcheck source=tests/lib/guest.sh
+source "$B_HERE/../lib/guest.sh"
 readonly B_OUT="${IPVS_VM_OUT:-/tmp}/bench-count"
 readonly ROUNDS=${1:-5}
 # COUNT_PARTS="hooks" runs only that part.
@@ -33,7 +34,7 @@ part() { [[ $PARTS == *" $1 "* ]]; }
 mkdir -p "$B_OUT"
 # The scenario library brings module-set swapping (ipvs_load/ipvs_unload), note and $PY; its
 # own scratch output stays in the guest's tmpfs.
-IPVS_VM_OUT=/tmp/bench-count-lib source "$B_REPO/tests/scenarios/lib.sh"
+IPVS_VM_OUT=/tmp/bench-count-lib source "$REPO/tests/scenarios/lib.sh"
 
 readonly B_VIP=198.19.0.10 B_CLI=198.18.0.2 B_DIRC=198.18.0.1 B_DIRP=198.18.1.1
 readonly B_PODA=198.18.1.10 B_PODB=198.18.1.11
@@ -331,7 +332,7 @@ if part tools && ((STATUS == 0)); then
 				failed=$(awk '/^Failed requests:/ { print $3 }' <<<"$out")
 				[[ $failed == 0 && $done_n == "$LG_N" ]] || { note "ab: $out"; STATUS=1; break 2; }
 			else
-				ip netns exec "$NS_CLI" "$PY" "$B_HERE/taskclock.py" "$WORK/tc" "$B_BIN" bench --target "$B_VIP:80" \
+				ip netns exec "$NS_CLI" "$PY" "$B_HERE/taskclock.py" "$WORK/tc" "$BIN" bench --target "$B_VIP:80" \
 					--concurrency "$CONC" --duration "$LG_S" --json "$WORK/t.json" >/dev/null ||
 					{ note "bench --target failed"; STATUS=1; break 2; }
 				read -r done_n errs < <("$PY" -S -c 'import json,sys; p=json.load(open(sys.argv[1]))["configs"][0]["phases"][0]; print(p["ok"], sum(p["errors"].values()))' "$WORK/t.json")
@@ -343,7 +344,7 @@ if part tools && ((STATUS == 0)); then
 	done
 	topo_down
 	# The listings against ipvsadm, on the same table and bytes (tests/vm-userspace/perf.sh).
-	PERF_RAW=$RAW IPVS_DRAIN_BIN=$B_BIN "$B_REPO/tests/vm-userspace/perf.sh" "$ROUNDS" ||
+	PERF_RAW=$RAW IPVS_DRAIN_BIN=$BIN "$REPO/tests/vm-userspace/perf.sh" "$ROUNDS" ||
 		{ note "the listing comparison failed"; STATUS=1; }
 fi
 

@@ -12,18 +12,19 @@
 set -euo pipefail
 
 readonly B_HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly B_REPO="$(cd "$B_HERE/../.." && pwd)"
-readonly B_BIN="${IPVS_DRAIN_BIN:-$B_REPO/build/userspace/ipvs-drain}"
+# REPO and BIN, as every guest suite has them.
+# shellcheck source=tests/lib/guest.sh
+source "$B_HERE/../lib/guest.sh"
 readonly B_OUT="${IPVS_VM_OUT:-/tmp}/bench-stall"
 readonly ROUNDS=${1:-5}
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "stall.sh: ROUNDS must be a positive number, not '$ROUNDS'" >&2; exit 2; }
 mkdir -p "$B_OUT"
-IPVS_VM_OUT=/tmp/bench-stall-lib source "$B_REPO/tests/scenarios/lib.sh"
+IPVS_VM_OUT=/tmp/bench-stall-lib source "$REPO/tests/scenarios/lib.sh"
 
 ipvs_load variant >/dev/null
 : >"$WORK/rounds"
 for round in $(seq 1 "$ROUNDS"); do
-	"$B_BIN" bench --lab --configs variant --json "$WORK/lab.json" >"$WORK/lab.txt" 2>&1 ||
+	"$BIN" bench --lab --configs variant --json "$WORK/lab.json" >"$WORK/lab.txt" 2>&1 ||
 		{ note "bench --lab failed: $(cat "$WORK/lab.txt")"; exit 1; }
 	"$PY" -S - "$WORK/lab.json" >>"$WORK/rounds" <<-'PYEOF'
 		import json, sys

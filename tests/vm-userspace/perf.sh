@@ -12,8 +12,8 @@
 set -euo pipefail
 
 readonly HERE="$(cd "$(dirname "$0")" && pwd)"
-readonly REPO="$(cd "$HERE/../.." && pwd)"
-readonly BIN="${IPVS_DRAIN_BIN:-$REPO/build/userspace/ipvs-drain}"
+# shellcheck source=tests/lib/guest.sh
+source "$HERE/../lib/guest.sh"
 readonly ROUNDS="${1:-7}"
 readonly CONNS="${2:-100000}"
 readonly WORK="$(mktemp -d)"
