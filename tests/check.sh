@@ -252,6 +252,17 @@ if [ "$lab" = 0 ] && [ -n "$first_abi" ]; then
 	# save/restore against ipvsadm, swap-module round trips and forced failures.
 	run_guest_suite "save, restore and swap-module" "$abi" "build/vm/$abi-swap" --ko "build/$abi" \
 		"$top/tests/vm-swap/acceptance.sh"
+	# metrics: the Prometheus text on a real table, judged by promtool (unpacked from Debian's
+	# prometheus package into the cache, never installed); without it its checks are SKIPs.
+	promtool=()
+	if p=$(tests/vm-metrics/promtool.sh 2>build/logs/promtool.log); then
+		promtool=(--promtool "$p")
+	else
+		tail -3 build/logs/promtool.log
+		fail_step "fetch promtool (tests/vm-metrics/promtool.sh)"
+	fi
+	run_guest_suite "ipvs-drain metrics" "$abi" "build/vm/$abi-metrics" --ko "build/$abi" \
+		"$top/tests/vm-metrics/acceptance.sh" "${promtool[@]}"
 	# make install / uninstall in a guest that starts from Debian's own modules.
 	run_guest_suite "make install and uninstall" "$abi" "build/vm/$abi-install" \
 		"$top/tests/vm-install/acceptance.sh"

@@ -3,22 +3,29 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <sys/utsname.h>
 
 #include "ipvs_drain/bench/run.h"
 #include "ipvs_drain/client.h"
+#include "ipvs_drain/collect.h"
 #include "ipvs_drain/errors.h"
 #include "ipvs_drain/format.h"
+#include "ipvs_drain/metrics.h"
 #include "ipvs_drain/options.h"
 #include "ipvs_drain/procfs.h"
 #include "ipvs_drain/rules.h"
 #include "ipvs_drain/status.h"
 #include "ipvs_drain/swap_run.h"
 #include "ipvs_drain/sysctl.h"
+#include "ipvs_drain/textfile.h"
+#include "ipvs_drain/util.h"
 
 namespace {
 
@@ -215,53 +222,81 @@ int run_list(const opt::ListOptions &o)
 	return emit(ipvs::format::list_all(info, services, o.fmt, res));
 }
 
-std::optional<std::string> variant_version()
-{
-	if (auto v = ipvs::procfs::read_file("/sys/module/ip_vs/version")) {
-		while (!v->empty() && (v->back() == '\n' || v->back() == ' '))
-			v->pop_back();
-		if (!v->empty())
-			return v;
-	}
-	return std::nullopt;
-}
-
 int run_status(const opt::StatusOptions &o)
 {
-	ipvs::Client client;
-	if (int rc = open_client(client, o.netns))
+	if (int rc = enter_netns(o.netns))
 		return rc;
-	ipvs::Info info;
-	if (auto ec = client.get_info(info))
-		return kernel_failure(ipvs::Op::GetInfo, ec);
-	std::vector<ipvs::Service> services;
-	if (auto ec = client.get_services(services))
-		return kernel_failure(ipvs::Op::GetServices, ec);
-	auto text = ipvs::procfs::read_file("/proc/net/ip_vs_conn");
-	if (!text)
-		return fail(kExitFailure, std::string("Cannot read /proc/net/ip_vs_conn: ") + std::strerror(errno) + ".");
-	std::vector<ipvs::ConnEntry> conns;
-	std::string why;
-	if (!ipvs::procfs::parse_conn_table(*text, conns, why))
-		return fail(kExitFailure, "Cannot read connections: " + why + ".");
+	auto r = ipvs::status::collect(o.netns);
+	if (auto *e = std::get_if<ipvs::status::CollectError>(&r))
+		return fail(kExitFailure, e->kind == ipvs::status::CollectError::Kind::NotLoaded ? kNotLoaded : e->message);
+	const auto &report = std::get<ipvs::status::Report>(r);
+	return emit(o.json ? ipvs::status::render_json(report) : ipvs::status::render_text(report));
+}
 
-	ipvs::status::Report r;
+const char kMetricsHelp[] =
+	"Usage: ipvs-drain metrics [--netns NAME]... [--textfile-dir DIR]\n"
+	"\n"
+	"Writes what 'status' shows as Prometheus metrics (text format 0.0.4), for node_exporter's textfile\n"
+	"collector: whether IPVS and the ipvs-drain variant are loaded (and its version), whether the kernel\n"
+	"has upstream's weight-0 fix, and per network namespace the IPVS sysctls with the knob\n"
+	"conn_reuse_quiescent, the variant's counters, and the at-risk entries per service. Every name,\n"
+	"label and meaning is in userspace/README.md ('metrics'); all start with ipvs_drain_.\n"
+	"  --netns NAME       report on /run/netns/NAME only (repeatable). Default: this namespace, labelled\n"
+	"                     netns=\"\", and every namespace in /run/netns, labelled with its name\n"
+	"  --textfile-dir DIR write DIR/ipvs_drain.prom instead of standard output: a temporary file in DIR,\n"
+	"                     written, fsync'ed, mode 0644, then renamed over it, so node_exporter never reads\n"
+	"                     half a file; on any failure the previous file stays as it was (exit 1)\n"
+	"Exits 0 also when IPVS is not loaded (ipvs_drain_ipvs_loaded 0), so the file never goes stale.\n"
+	"\n"
+	"node_exporter reads *.prom from the directory of --collector.textfile.directory; Debian's\n"
+	"prometheus-node-exporter reads /var/lib/prometheus/node-exporter by default. As root, every\n"
+	"minute from cron (/etc/cron.d/ipvs-drain):\n"
+	"  * * * * * root /usr/local/sbin/ipvs-drain metrics --textfile-dir /var/lib/prometheus/node-exporter\n"
+	"or every 30 s until the next reboot, as a transient systemd timer:\n"
+	"  systemd-run --unit ipvs-drain-metrics --on-calendar '*:*:0/30' \\\n"
+	"      /usr/local/sbin/ipvs-drain metrics --textfile-dir /var/lib/prometheus/node-exporter\n";
+
+// Collects every namespace of @o's scope, each with this thread inside it, then prints or writes the file.
+int run_metrics(const opt::MetricsOptions &o)
+{
+	auto targets = ipvs::status::scope(o.netns);
+	if (auto *e = std::get_if<ipvs::status::ScopeError>(&targets))
+		return fail(kExitFailure, e->message);
+	ipvs::metrics::Snapshot snap;
 	utsname u{};
 	uname(&u);
-	r.kernel = u.release;
-	r.netns = o.netns;
-	r.ipvs_version = std::to_string((info.version >> 16) & 0xff) + "." + std::to_string((info.version >> 8) & 0xff) +
-			 "." + std::to_string(info.version & 0xff);
-	r.variant_loaded = ipvs::sysctl::knob_present();
-	if (r.variant_loaded)
-		r.variant_version = variant_version();
-	for (const char *name : ipvs::sysctl::kReported)
-		r.sysctls.emplace_back(name, ipvs::sysctl::read_int(name));
-	if (auto c = ipvs::procfs::read_file(ipvs::sysctl::kCountersFile))
-		r.counters = ipvs::procfs::parse_counters(*c);
-	r.risk = ipvs::status::compute_risk(services, conns);
-	r.advice = ipvs::status::advise(r);
-	return emit(o.json ? ipvs::status::render_json(r) : ipvs::status::render_text(r));
+	snap.kernel = u.release;
+	snap.ipvs_loaded = true;
+	for (const auto &t : std::get<std::vector<ipvs::status::Target>>(targets)) {
+		const std::string where = t.label.empty() ? "this network namespace" : "network namespace '" + t.label + "'";
+		std::variant<ipvs::status::Report, ipvs::status::CollectError> r;
+		try {
+			std::optional<ipvs::util::NetnsGuard> inside;
+			if (t.fd)
+				inside.emplace(t.fd.get());
+			r = ipvs::status::collect(t.label.empty() ? std::nullopt : std::optional<std::string>(t.label));
+		} catch (const std::system_error &e) {
+			if (e.code().value() == EPERM)
+				return fail(kExitFailure, "Permission denied entering " + where + ": run as root.");
+			return fail(kExitFailure, "Cannot enter " + where + ": " + std::strerror(e.code().value()) + ".");
+		}
+		if (auto *e = std::get_if<ipvs::status::CollectError>(&r)) {
+			// The generic netlink family is global: absent here, it is absent everywhere.
+			if (e->kind == ipvs::status::CollectError::Kind::NotLoaded) {
+				snap.ipvs_loaded = false;
+				snap.netns.clear();
+				break;
+			}
+			return fail(kExitFailure, "In " + where + ": " + e->message);
+		}
+		snap.netns.push_back({t.label, std::move(std::get<ipvs::status::Report>(r))});
+	}
+	std::string text = ipvs::metrics::render(snap);
+	if (!o.textfile_dir)
+		return emit(text);
+	if (auto err = ipvs::textfile::replace(*o.textfile_dir, "ipvs_drain.prom", text))
+		return fail(kExitFailure, *err);
+	return 0;
 }
 
 int run_knob(const opt::KnobOptions &o)
@@ -465,6 +500,8 @@ const Verb kVerbs[] = {
 	 [](const Args &a) { return with_options(opt::parse_list(a, opt::libc_lookups()), kListHelp, run_list); }},
 	{"status", "kernel, variant, sysctls, counters, risk per service and advice",
 	 [](const Args &a) { return with_options(opt::parse_status(a), kStatusHelp, run_status); }},
+	{"metrics", "Prometheus metrics of status, for node_exporter's textfile collector",
+	 [](const Args &a) { return with_options(opt::parse_metrics(a), kMetricsHelp, run_metrics); }},
 	{"enable", "turn the fix on (net.ipv4.vs.conn_reuse_quiescent, default 1)",
 	 [](const Args &a) { return with_options(opt::parse_knob(a, true), kEnableHelp, run_knob); }},
 	{"disable", "turn the fix off (conn_reuse_quiescent=0)",

@@ -480,4 +480,35 @@ Parsed<SwapOptions> parse_swap(const std::vector<std::string> &args)
 	return o;
 }
 
+Parsed<MetricsOptions> parse_metrics(const std::vector<std::string> &args)
+{
+	enum { M_NETNS, M_DIR, M_HELP };
+	static const args::Spec specs[] = {{"netns", 0, Arg::One, M_NETNS},
+					   {"textfile-dir", 0, Arg::One, M_DIR},
+					   {"help", 'h', Arg::None, M_HELP}};
+	auto w = read_args(args, specs, "metrics");
+	if (auto *e = std::get_if<UsageError>(&w))
+		return *e;
+	MetricsOptions o;
+	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
+		switch (opt.id) {
+		case M_NETNS:
+			if (auto e = netns_error(*opt.value))
+				return *e;
+			o.netns.push_back(*opt.value);
+			break;
+		case M_DIR:
+			if (opt.value->empty())
+				return UsageError{"Option '--textfile-dir' needs a non-empty directory."};
+			if (o.textfile_dir)
+				return UsageError{"Option '--textfile-dir' is given more than once."};
+			o.textfile_dir = *opt.value;
+			break;
+		default:
+			o.help = true;
+		}
+	}
+	return o;
+}
+
 } // namespace ipvs::options

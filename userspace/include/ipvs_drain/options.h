@@ -66,6 +66,12 @@ struct RestoreOptions {
 	bool help = false;
 };
 
+struct MetricsOptions {
+	std::vector<std::string> netns;          // empty: this namespace and every one in /run/netns
+	std::optional<std::string> textfile_dir; // empty: standard output
+	bool help = false;
+};
+
 struct SwapOptions {
 	std::optional<std::string> ko;      // load the new set from here (insmod); else modprobe
 	std::optional<std::string> from_ko; // where the loaded set's files are, to put it back on failure
@@ -86,6 +92,7 @@ Parsed<KnobOptions> parse_knob(const std::vector<std::string> &args, bool enable
 Parsed<SaveOptions> parse_save(const std::vector<std::string> &args);
 Parsed<RestoreOptions> parse_restore(const std::vector<std::string> &args);
 Parsed<SwapOptions> parse_swap(const std::vector<std::string> &args);
+Parsed<MetricsOptions> parse_metrics(const std::vector<std::string> &args);
 
 // ipvsadm's host[:port] / [v6]:port / v6 grammar. Empty on bad address or port, with @why set.
 std::optional<ServiceKey> parse_service_address(const std::string &text, std::uint16_t proto, const Lookups &lookups,
