@@ -12,7 +12,7 @@ DESTDIR ?=
 
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC)) $(if $(KDIR),--kdir $(KDIR))
 
-.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-fresh check-matrix check-debug lab bench style clean help
+.PHONY: all userspace kmod kmod-stock deps unit fuzz check check-doc check-fresh check-matrix check-debug lab bench style clean help
 .PHONY: install uninstall dkms-source
 .PHONY: upstream check-upstream
 
@@ -29,6 +29,7 @@ help:
 	@echo "make check-fresh          (root) make lab, make check and the node build in brand-new"
 	@echo "                          Debian roots made with mmdebstrap (not in CI)"
 	@echo "make unit                 userspace unit tests only (ASan+UBSan)"
+	@echo "make check-doc            the man page and bash completion against the tool's --help"
 	@echo "make fuzz                 10 minutes of libFuzzer per parser (not in CI)"
 	@echo "make check-matrix         build and boot every Debian ABI of 5.10, 6.1, 6.12 and 7.x,"
 	@echo "                          print built/refused/booted per ABI (not in CI)"
@@ -81,6 +82,10 @@ unit:
 
 fuzz:
 	tests/fuzz/run.sh --seconds 600
+
+# userspace/man/ipvs-drain.8 and userspace/bash-completion/ipvs-drain against the tool's --help.
+check-doc: userspace
+	tests/doc/check.sh
 
 check:
 	tests/check.sh --kernels "$(KERNELS)"

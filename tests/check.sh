@@ -148,6 +148,11 @@ if [ "$unit" = 0 ] && [ "$lab" = 0 ] && ! tests/run-unit.sh --build-only >>build
 	fail_step "test-only tools build"
 fi
 
+# The man page and the bash completion against the tool's --help; groff's warnings.
+if [ "$lab" = 0 ]; then
+	run_logged "man page and completion against --help (host)" build/logs/doc.log tests/doc/check.sh
+fi
+
 if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
 	step "unit tests (ASan+UBSan)"
 	tests/run-unit.sh 2>&1 | tee build/logs/unit.log

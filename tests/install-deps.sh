@@ -19,6 +19,9 @@ pkgs=(
 	# /etc/services: the listings without -n print port names, and the comparisons give
 	# ports by name (10.96.0.10:http); a minimal root has no such file.
 	netbase
+	# The man page is checked with groff (no warnings) and the completion is driven under
+	# Debian's bash-completion, as installed on a node (tests/doc/check.sh).
+	groff-base bash-completion
 )
 for opt in "$@"; do
 	case $opt in

@@ -315,6 +315,14 @@ test_swap() {
 	fi
 	setup_topology
 	unload_ipvs
+	local out rc=0 mods
+	out=$("$BIN" swap-module --ko "$STOCK_KO" --save-file "$WORK/s0.rules" 2>&1) || rc=$?
+	if [ "$rc" = 0 ] && [[ "$out" == *"rerun with --yes"* ]] && ! grep -q '^ip_vs ' /proc/modules; then
+		tap_ok "nothing loaded, without --yes: loads nothing, exit 0"
+	else
+		tap_not_ok "nothing loaded, without --yes: loads nothing, exit 0" "rc=$rc $out"
+	fi
+	rc=0
 	tap_check "swap-module with nothing loaded loads the stock set" "$BIN" swap-module --ko "$STOCK_KO" --yes \
 		--save-file "$WORK/s0.rules"
 	modprobe xt_ipvs
@@ -322,7 +330,6 @@ test_swap() {
 	start_traffic
 	tap_check "traffic flows through the VIP on the stock set" traffic_flows
 
-	local out rc=0 mods
 	mods=$(ipvs_modules)
 	out=$("$BIN" swap-module --from-ko "$STOCK_KO" --save-file "$WORK/s0.rules" 2>&1) || rc=$?
 	if [ "$rc" = 0 ] && [[ "$out" == *"connection entries"* ]] && [[ "$out" == *"rerun with --yes"* ]] &&

@@ -125,9 +125,13 @@ const char kListHelp[] =
 	"  --tun-info               tunnel type and options of Tunnel destinations\n"
 	"  --timeout | --daemon     IPVS timeouts | sync daemons\n"
 	"  --sort | --nosort        sorted (default) or kernel order\n"
-	"  -t|-u|--sctp-service ADDR   one TCP/UDP/SCTP service: host[:port] or [IPv6]:port\n"
-	"  -f FWMARK [-6]           one firewall-mark service (IPv6 with -6)\n"
-	"  -S, --save [-n]          rules that 'ipvsadm -R' restores\n"
+	"  -t, --tcp-service ADDR   one TCP service: host[:port], IPv6 address or [IPv6]:port\n"
+	"  -u, --udp-service ADDR   one UDP service, the same forms\n"
+	"  --sctp-service ADDR      one SCTP service, the same forms\n"
+	"  -f, --fwmark-service MARK  one firewall-mark service (1 to 4294967295)\n"
+	"  -6, --ipv6               after -f: the IPv6 service of that mark\n"
+	"  -S, --save               rules that 'ipvsadm -R' restores (only -n combines with it)\n"
+	"  -L, -l, --list           accepted and ignored, so that 'list -Ln' reads like 'ipvsadm -Ln'\n"
 	"\n"
 	"Errors are ipvsadm's too, word for word on stderr with its exit status: 1 when the kernel\n"
 	"refuses ('No such service'), 2 when it refuses the first request ('Can't initialize ipvs: ...',\n"
@@ -154,17 +158,19 @@ const char kEnableHelp[] =
 	"Sets net.ipv4.vs.conn_reuse_quiescent, the ipvs-drain variant's knob, in this network\n"
 	"namespace or in /run/netns/NAME. With it on, a TCP SYN that matches an old entry whose\n"
 	"destination has weight 0 or was removed is scheduled afresh instead of following it.\n"
-	"  --mode 1   TIME_WAIT/CLOSE entries (the default; what NAT directors see)\n"
-	"  --mode 2   FIN_WAIT entries of Route/Tunnel destinations (replies bypass the director)\n"
-	"  --mode 3   both\n"
-	"  --mode 0   off (same as 'disable')\n"
+	"  --mode 1       TIME_WAIT/CLOSE entries (the default; what NAT directors see)\n"
+	"  --mode 2       FIN_WAIT entries of Route/Tunnel destinations (replies bypass the director)\n"
+	"  --mode 3       both\n"
+	"  --mode 0       off (same as 'disable')\n"
+	"  --netns NAME   set it in network namespace /run/netns/NAME instead of this one\n"
 	"The stock ip_vs has no such knob: install the variant modules and reload ip_vs first.\n"
 	"New namespaces start with the ip_vs module parameter conn_reuse_quiescent (default 0).\n";
 
 const char kDisableHelp[] =
 	"Usage: ipvs-drain disable [--netns NAME]\n"
 	"\n"
-	"Sets net.ipv4.vs.conn_reuse_quiescent to 0: every path behaves as the stock module.\n";
+	"Sets net.ipv4.vs.conn_reuse_quiescent to 0: every path behaves as the stock module.\n"
+	"  --netns NAME   set it in network namespace /run/netns/NAME instead of this one\n";
 
 int run_list(const opt::ListOptions &o)
 {
@@ -464,7 +470,7 @@ const char kSwapHelp[] =
 	"says which step failed and why (exit 1).\n"
 	"\n"
 	"Without --yes it prints the plan (with how many connection entries the unload will drop), writes\n"
-	"the save file and changes nothing else (exit 0).\n"
+	"the save file and changes nothing else (exit 0); with IPVS not loaded it loads nothing either.\n"
 	"Before anything is unloaded it refuses (exit 1, nothing changed) when:\n"
 	"  - an IPVS sync daemon runs; a module holding ip_vs is in use (xt_ipvs in an iptables rule);\n"
 	"  - another network namespace has IPVS services, unless --all-netns (then each is kept);\n"
@@ -477,7 +483,7 @@ const char kSwapHelp[] =
 	"\n"
 	"  --ko DIR        load the new set from DIR (e.g. build/$(uname -r) from 'make kmod')\n"
 	"  --from-ko DIR   the loaded set's .ko files, for a rollback when modprobe would load another build\n"
-	"  --yes           really unload\n"
+	"  -y, --yes       really unload\n"
 	"  --all-netns     save and restore every network namespace with IPVS state\n"
 	"  --save-file F   where to keep the saved rules (default /var/lib/ipvs-drain/swap-TIME.rules)\n"
 	"\n"

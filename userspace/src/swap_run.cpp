@@ -565,6 +565,13 @@ int run(const options::SwapOptions &opt)
 	if (auto err = precheck(newset, needed, release); !err.empty())
 		return refuse("refused before unloading anything: " + err + ".");
 	if (!plan.ipvs_loaded) {
+		// Loading is a change too: without --yes, only the plan (as the help and README promise).
+		if (!opt.yes) {
+			say("ip_vs is not loaded: nothing to keep; --yes would load " + newset.describe + " (" +
+			    join(needed, " ") + ").");
+			say("plan only, nothing was changed: rerun with --yes to load it.");
+			return 0;
+		}
 		say("ip_vs is not loaded: nothing to keep; loading " + newset.describe + ".");
 		if (auto err = load_set(newset, needed, {}); !err.empty())
 			return refuse("loading failed: " + err);
