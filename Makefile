@@ -13,7 +13,7 @@ DESTDIR ?=
 KMOD_FLAGS = --kver $(KVER) $(if $(KSRC),--ksrc $(KSRC)) $(if $(KDIR),--kdir $(KDIR))
 
 .PHONY: all userspace kmod kmod-stock deps unit fuzz check check-doc check-fresh check-matrix check-debug lab bench style clean help
-.PHONY: install uninstall dkms-source
+.PHONY: install uninstall dkms-source deb check-deb
 .PHONY: upstream check-upstream
 
 all: userspace
@@ -42,6 +42,11 @@ help:
 	@echo "make install [KNOB=1]     (root) the variant for KVER, ipvs-drain, modprobe.d snippet"
 	@echo "make uninstall            (root) remove every file make install wrote"
 	@echo "make dkms-source          (root) the DKMS source tree in /usr/src/ipvs-drain-VERSION"
+	@echo "make deb                  build/deb/: the packages ipvs-drain (the tool, its man page"
+	@echo "                          and completion) and ipvs-drain-dkms (the module sources for DKMS),"
+	@echo "                          checked with lintian; installs its own build dependencies"
+	@echo "make check-deb            (root) make deb, then the packages in a brand-new Debian root:"
+	@echo "                          apt install, DKMS refusal and build for 6.1, modinfo, purge (in make check)"
 
 userspace:
 	cmake -S userspace -B build/userspace -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
@@ -73,6 +78,15 @@ uninstall:
 
 dkms-source:
 	kmod/install.sh dkms-source $(if $(DESTDIR),--destdir $(DESTDIR))
+
+# The Debian packages, from this checkout, into build/deb/ (debian/build.sh --help).
+deb:
+	tests/install-deps.sh --deb
+	debian/build.sh
+
+# make deb and lintian, then the packages from apt install to purge in a fresh root (tests/deb/).
+check-deb:
+	tests/deb/run.sh --build
 
 deps:
 	tests/install-deps.sh

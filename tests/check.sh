@@ -179,6 +179,12 @@ if [ "$lab" = 0 ]; then
 	run_logged "make kmod refusals and the cache path (host)" build/logs/kmod-errors.log tests/kmod/errors.sh
 fi
 
+# The Debian packages: make deb and lintian here, then apt install to purge in a brand-new
+# Debian root, DKMS refusing and building the newest 6.1 (tests/deb/).
+if [ "$lab" = 0 ]; then
+	run_logged "Debian packages (host, then a fresh root)" build/logs/deb.log tests/deb/run.sh --build
+fi
+
 if [ "$unit" = 1 ] && [ "$lab" = 0 ]; then
 	step "fuzzing the parsers (libFuzzer, 10 s per target)"
 	tests/fuzz/run.sh --seconds 10 2>&1 | tee build/logs/fuzz.log

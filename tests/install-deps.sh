@@ -1,12 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Installs the Debian packages that building and testing ipvs-drain need (--bench: and make
-# bench; --kernel-tree: and a build against a whole kernel tree, tests/kmod/nosysctl.sh).
+# bench; --kernel-tree: and a build against a whole kernel tree, tests/kmod/nosysctl.sh; --deb:
+# only what make deb needs, the test bed left out, as on a node that builds its packages).
 set -euo pipefail
 
-pkgs=(
-	build-essential cmake pkg-config g++ clang libclang-rt-14-dev
-	libnl-3-dev libnl-genl-3-dev libgtest-dev
+# What the tool is built with (make userspace, make deb).
+tool=(
+	build-essential cmake pkg-config
+	libnl-3-dev libnl-genl-3-dev
 	# swap-module loads and unloads through libkmod (compressed modules, errnos as values).
 	libkmod-dev
 	# Options are read by popt, as ipvsadm reads its own.
@@ -14,6 +16,9 @@ pkgs=(
 	# The tool writes status --json and bench --json with nlohmann-json (header only): one
 	# escaper instead of two hand-written ones that disagreed; the unit tests parse the output back.
 	nlohmann-json3-dev
+)
+pkgs=(
+	"${tool[@]}" g++ clang libclang-rt-14-dev libgtest-dev
 	qemu-system-x86 busybox-static kmod cpio xz-utils patch dwarves mmdebstrap mount
 	ipvsadm iproute2 python3 netcat-openbsd socat procps
 	# /etc/services: the listings without -n print port names, and the comparisons give
@@ -23,6 +28,7 @@ pkgs=(
 	# Debian's bash-completion, as installed on a node (tests/doc/check.sh).
 	groff-base bash-completion
 )
+deb=0
 for opt in "$@"; do
 	case $opt in
 	# make bench also compares against ApacheBench and crafts SYNs with trafgen.
@@ -30,12 +36,16 @@ for opt in "$@"; do
 	# A kernel tree builds what Debian's prebuilt headers ship: kconfig's parser (flex,
 	# bison), objtool (libelf), the signing tool (libssl).
 	--kernel-tree) pkgs+=(flex bison libelf-dev libssl-dev bc perl binutils) ;;
+	# make deb builds the two packages with dpkg-buildpackage and debhelper (compat 13),
+	# registers the module sources with DKMS through dh_dkms, and checks them with lintian.
+	--deb) deb=1 ;;
 	*)
-		echo "install-deps: unknown option '$opt' (--bench, --kernel-tree)" >&2
+		echo "install-deps: unknown option '$opt' (--bench, --kernel-tree, --deb)" >&2
 		exit 2
 		;;
 	esac
 done
+[ "$deb" = 0 ] || pkgs=("${tool[@]}" dpkg-dev debhelper dh-dkms lintian)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'EOF'
-usage: tests/fresh/run.sh [--kernels "6.1"] [--only node|commands] [--keep]
+usage: tests/fresh/run.sh [--kernels "6.1"] [--only node|commands|deb] [--keep]
 
 Proves the cold path: nothing the README's commands need may come from this
 machine's own state. Builds a minimal Debian root of this machine's release
@@ -20,13 +20,17 @@ the cache), then, each in a pristine copy entered with chroot:
             apt state (bullseye for 5.10) from those one-line sources
   commands  sources written as deb822 debian.sources; make lab, then
             make check KERNELS=<--kernels>
+  deb       sources written as a one-line sources.list; make deb (which
+            installs its own build dependencies), then its two packages
+            from apt install to purge in a root of their own
+            (tests/deb/run.sh --debs)
 
 The roots get the apt entries of this machine's own release only (whatever
 format this machine uses), never entries added for other suites. The current
 commit (HEAD, not the work tree) is cloned into each root.
 
   --kernels LIST  KERNELS for make check inside the root (default "6.1")
-  --only STEP     run only the node or the commands root
+  --only STEP     run only the node, the commands or the deb root
   --keep          keep the roots (in the cache under fresh/) for inspection
 
 Ends with "N passed, N failed" and exits non-zero when anything failed. Needs
@@ -46,8 +50,8 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--kernels) kernels=${2:?--kernels needs a list}; shift 2 ;;
 	--only)
-		only=${2:?--only needs node or commands}
-		case $only in node | commands) ;; *) die "--only takes node or commands, not '$only'" ;; esac
+		only=${2:?--only needs node, commands or deb}
+		case $only in node | commands | deb) ;; *) die "--only takes node, commands or deb, not '$only'" ;; esac
 		shift 2
 		;;
 	--keep) keep=1; shift ;;
@@ -56,115 +60,25 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-[ "$(id -u)" = 0 ] || die "must run as root (it uses chroot and mount)"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=$(realpath -m "${IPVS_DRAIN_CACHE:-$top/.cache}")/fresh
 commit=$(git -C "$top" rev-parse HEAD) || die "$top is not a git checkout"
-# shellcheck disable=SC1091
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-[ -n "$codename" ] || die "cannot tell this machine's Debian release from /etc/os-release"
 git -C "$top" diff --quiet HEAD || echo "check-fresh: note: uncommitted changes are not tested, only $commit" >&2
 
 # shellcheck source=tests/lib/tap.sh
 source "$top/tests/lib/tap.sh"
+# shellcheck source=tests/lib/root.sh
+source "$top/tests/lib/root.sh"
 
-# This machine's own release, as apt parsed it (deb822 or one-line alike): one line per
-# repository, "URI SUITE COMPONENT...". Suites of other releases are left out.
-host_entries() {
-	# shellcheck disable=SC2016 # apt's own $(FIELD) syntax
-	apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
-		'Created-By: Packages' | awk -v c="$codename" '
-		$2 == c || $2 == c "-updates" || $2 == c "-security" {
-			key = $1 " " $2
-			if (!(key in comps)) { order[++n] = key; comps[key] = "" }
-			if (index(" " comps[key] " ", " " $3 " ") == 0) comps[key] = comps[key] " " $3
-		}
-		END { for (i = 1; i <= n; i++) print order[i] comps[order[i]] }'
-}
-
-write_one_line() {
-	local uri suite comps
-	while read -r uri suite comps; do
-		echo "deb $uri $suite $comps"
-	done
-}
-
-write_deb822() {
-	local uri suite comps first=1
-	while read -r uri suite comps; do
-		((first)) || echo
-		first=0
-		printf 'Types: deb\nURIs: %s\nSuites: %s\nComponents: %s\n' "$uri" "$suite" "$comps"
-		printf 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
-	done
-}
-
-entries=$(host_entries)
-[ -n "$entries" ] || die "this machine's apt sources have no entry for $codename"
-
-if ! command -v mmdebstrap >/dev/null; then
-	echo "check-fresh: installing mmdebstrap" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap >&2 ||
-		die "cannot install mmdebstrap"
-fi
-
-mkdir -p "$cache"
-tarball=$cache/debian-$codename-apt.tar
-if [ ! -s "$tarball" ]; then
-	echo "check-fresh: building a fresh $codename root with mmdebstrap into $tarball" >&2
-	t0=$SECONDS
-	write_one_line <<<"$entries" |
-		mmdebstrap --variant=apt --include=git,make,ca-certificates \
-			--format=tar "$codename" "$tarball.tmp" - >&2 ||
-		die "mmdebstrap failed"
-	mv "$tarball.tmp" "$tarball"
-	echo "check-fresh: root tarball built in $((SECONDS - t0)) s" >&2
-fi
-
-roots=()
-mounted=()
-cleanup() {
-	local m
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounted[i]}" 2>/dev/null || true
-	done
-	if [ "$keep" = 0 ]; then
-		for m in "${roots[@]}"; do rm -rf --one-file-system "$m"; done
-	fi
-}
-trap cleanup EXIT
+root_init check-fresh "$cache"
+ROOT_KEEP=$keep
+trap root_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# new_root FORMAT: a pristine root with the given apt sources format, in $root. Not in a
-# subshell: cleanup needs the mounts and roots it records.
+# new_root FORMAT: a pristine root (tests/lib/root.sh) in $root, with the commit cloned
+# into /src/ipvs-drain.
 new_root() {
-	local format=$1
-	root=$(mktemp -d "$cache/root.XXXXXX")
-	roots+=("$root")
-	tar -xf "$tarball" -C "$root"
-	rm -f "$root/etc/apt/sources.list" "$root"/etc/apt/sources.list.d/*
-	case $format in
-	one-line) write_one_line <<<"$entries" >"$root/etc/apt/sources.list" ;;
-	deb822) write_deb822 <<<"$entries" >"$root/etc/apt/sources.list.d/debian.sources" ;;
-	esac
-	cp /etc/resolv.conf "$root/etc/resolv.conf"
-	# How this machine reaches its mirror (proxies, a snapshot's expired Release
-	# dates) is part of its apt configuration, as the entries are.
-	apt-config dump | grep -E '^Acquire::(Check-Valid-Until|Check-Date|https?::Proxy) ' \
-		>"$root/etc/apt/apt.conf.d/90host-acquire" || true
-	# No init runs in a chroot: packages must not try to start services.
-	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-	chmod 0755 "$root/usr/sbin/policy-rc.d"
-	# A machine's / is a mount point; a plain directory under chroot is not, and
-	# unshare refuses to change its propagation.
-	mount --bind "$root" "$root"
-	mounted+=("$root")
-	local d
-	for d in proc sys dev dev/pts; do
-		mkdir -p "$root/$d"
-		mount --bind "/$d" "$root/$d"
-		mounted+=("$root/$d")
-	done
+	root_new "$1"
 	git clone -q --no-local "$top" "$root/src/ipvs-drain"
 	git -C "$root/src/ipvs-drain" checkout -q "$commit"
 }
@@ -172,9 +86,7 @@ new_root() {
 # in_root ROOT LOG SCRIPT: runs SCRIPT with bash in ROOT's checkout, as a login would.
 in_root() {
 	local root=$1 log=$2 script=$3
-	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/bash -c "cd /src/ipvs-drain && $script" 2>&1 | tee "$log"
+	root_run "$root" "cd /src/ipvs-drain && $script" 2>&1 | tee "$log"
 	return "${PIPESTATUS[0]}"
 }
 
@@ -193,7 +105,7 @@ logs=$top/build/logs/fresh
 mkdir -p "$logs"
 start=$SECONDS
 
-if [ "$only" != commands ]; then
+if [ -z "$only" ] || [ "$only" = node ]; then
 	new_root one-line
 	echo "# node root (one-line sources.list): $root"
 	head -3 "$root/etc/apt/sources.list" | sed 's/^/#   /'
@@ -218,7 +130,22 @@ if [ "$only" != commands ]; then
 		"kmod/kernel.sh resolve 5.10 && grep -h '^URIs:' \${IPVS_DRAIN_CACHE:-.cache}/apt/bullseye/sources.list.d/debian.sources" || true
 fi
 
-if [ "$only" != node ]; then
+if [ -z "$only" ] || [ "$only" = deb ]; then
+	new_root one-line
+	echo "# deb root (one-line sources.list): $root"
+	if timed "deb: make deb" "$root" "$logs/deb-make.log" "make deb"; then
+		rm -rf "$top/build/fresh/deb"
+		mkdir -p "$top/build/fresh/deb"
+		cp "$root"/src/ipvs-drain/build/deb/*.deb "$top/build/fresh/deb/"
+		t0=$SECONDS
+		rc=0
+		"$top/tests/deb/run.sh" --debs "$top/build/fresh/deb" >"$logs/deb-packages.log" 2>&1 || rc=$?
+		sed 's/^/#   /' "$logs/deb-packages.log"
+		tap_result "$rc" "deb: its packages from apt install to purge, tests/deb/run.sh (exit $rc, $((SECONDS - t0)) s; $(tail -1 "$logs/deb-packages.log"))"
+	fi
+fi
+
+if [ -z "$only" ] || [ "$only" = commands ]; then
 	new_root deb822
 	echo "# commands root (deb822 debian.sources): $root"
 	timed "make lab" "$root" "$logs/lab.log" "make lab" || true
