@@ -19,6 +19,10 @@ pkgs=(
 	# /etc/services: the listings without -n print port names, and the comparisons give
 	# ports by name (10.96.0.10:http); a minimal root has no such file.
 	netbase
+	# The keepalived suite runs Debian's keepalived from its .deb unpacked into the cache
+	# (tests/keepalived/fetch.sh; the package would start its service on the host): these are
+	# the libraries of its Depends that a build host may lack. None ships a daemon.
+	libglib2.0-0 libmnl0 libnftnl11 libpcre2-8-0 libsnmp40 libssl3 libsystemd0
 )
 for opt in "$@"; do
 	case $opt in
