@@ -16,8 +16,9 @@ and runs the guest scenario suite in it.
   --kernels LIST  kernel selectors to cover (default: "6.1 6.1:oldest
                   6.12+deb12 6.12+deb13 5.10 7", see kmod/kernel.sh
                   resolve). The first kernel runs every scenario case, the
-                  stress test and the tool's guest suites; every kernel runs
-                  the core scenario cases and the kernel's own ipvs.sh
+                  stress test, the tool's guest suites and the keepalived
+                  suite; every kernel runs the core scenario cases and the
+                  kernel's own ipvs.sh
   --lab           run only the lab: stock against variant under `legacy`,
                   printed side by side
   --skip-unit     skip the userspace unit tests
@@ -277,6 +278,16 @@ if [ "$lab" = 0 ] && [ -n "$first_abi" ]; then
 	# make install / uninstall in a guest that starts from Debian's own modules.
 	run_guest_suite "make install and uninstall" "$abi" "build/vm/$abi-install" \
 		"$top/tests/vm-install/acceptance.sh"
+	# keepalived as the director (Debian's binary, unpacked into the cache, never installed):
+	# NAT and DR, stock against the variant, side by side; swap-module under keepalived.
+	if kad=$(tests/keepalived/fetch.sh 2>build/logs/keepalived-fetch.log); then
+		run_guest_suite "keepalived directors" "$abi" "build/vm/$abi-keepalived" --ko "build/$abi" \
+			"$top/tests/keepalived/guest.sh" --keepalived "$kad"
+		echo "keepalived table of $abi on this host: $top/build/vm/$abi-keepalived/keepalived/table.txt"
+	else
+		cat build/logs/keepalived-fetch.log
+		fail_step "fetch keepalived (tests/keepalived/fetch.sh)"
+	fi
 fi
 
 # DKMS, on the host in private trees: the same set as make kmod, for every kernel built with

@@ -27,6 +27,10 @@ pkgs=(
 	# The man page is checked with groff (no warnings) and the completion is driven under
 	# Debian's bash-completion, as installed on a node (tests/doc/check.sh).
 	groff-base bash-completion
+	# The keepalived suite runs Debian's keepalived from its .deb unpacked into the cache
+	# (tests/keepalived/fetch.sh; the package would start its service on the host): these are
+	# the libraries of its Depends that a build host may lack. None ships a daemon.
+	libglib2.0-0 libmnl0 libnftnl11 libpcre2-8-0 libsnmp40 libssl3 libsystemd0
 )
 deb=0
 for opt in "$@"; do

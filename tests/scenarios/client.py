@@ -41,7 +41,10 @@ def family_of(addr: str) -> int:
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def one_connection(src: str, port: int, dst: str, dport: int, timeout: float) -> dict:
+def one_connection(src: str, port: int, dst: str, dport: int, timeout: float,
+                   client_first: bool = False) -> dict:
+    """One short connection. The pod closes first (HELLO), or with client_first the client
+    does, once it has the pod's name (ECHO, then our FIN, then the pod's)."""
     rec = {"port": port, "outcome": "ok", "stage": None, "pod": None, "connect_ms": None}
     s = socket.socket(family_of(dst), socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -55,13 +58,18 @@ def one_connection(src: str, port: int, dst: str, dport: int, timeout: float) ->
         finally:
             rec["connect_ms"] = round((time.monotonic() - t0) * 1000.0, 2)
         rec["stage"] = "read"
-        s.sendall(b"HELLO\n")
+        s.sendall(b"ECHO\n" if client_first else b"HELLO\n")
         data = b""
-        while True:
+        while not (client_first and b"\n" in data):
             chunk = s.recv(256)
             if not chunk:
                 break
             data += chunk
+        if client_first:
+            # Our FIN first; the pod closes when it reads the end of its input.
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(256):
+                pass
         rec["pod"] = data.decode(errors="replace").strip() or None
         rec["stage"] = None
     except BaseException as exc:  # noqa: BLE001 - every failure is a figure, not a crash
@@ -172,7 +180,8 @@ def cmd_agent(args: argparse.Namespace) -> int:
     Under TCG a python start costs seconds, and every second between the warm phase and
     the last reuse phase eats into IPVS's 120 s TIME_WAIT that the phases depend on.
     Commands, one per line on CTL, each answered by one JSON line on REPLY:
-      burst PHASE PORTS OUTFILE | hold-open PORT | hold-status | hold-close | quit
+      burst PHASE PORTS OUTFILE [client-first] | hold-open PORT | hold-status | hold-close | quit
+    (client-first: the client closes each connection first, see one_connection).
     """
     hold: Hold | None = None
     with open(args.ctl) as ctl, open(args.reply, "w") as reply:
@@ -181,16 +190,20 @@ def cmd_agent(args: argparse.Namespace) -> int:
             if not words:
                 continue
             cmd, rest = words[0], words[1:]
-            if cmd == "burst":
-                phase, ports, out = rest
+            answer: object
+            if cmd == "burst" and rest[3:] not in ([], ["client-first"]):
+                answer = {"error": f"unknown burst option {' '.join(rest[3:])}"}
+            elif cmd == "burst":
+                phase, ports, out = rest[:3]
+                first = rest[3:] == ["client-first"]
                 t0 = time.monotonic()
                 with ThreadPoolExecutor(max_workers=args.threads) as pool:
                     recs = list(pool.map(lambda p: one_connection(args.src, p, args.dst, args.dport,
-                                                                  args.timeout), parse_ports(ports)))
+                                                                  args.timeout, first), parse_ports(ports)))
                 summary = summarize(phase, recs, time.monotonic() - t0)
                 with open(out, "w") as f:
                     json.dump({"summary": summary, "connections": recs}, f, indent=1)
-                answer: object = summary
+                answer = summary
             elif cmd == "hold-open":
                 hold = Hold(args, int(rest[0]), args.interval)
                 hold.up.wait(args.timeout + 5)

@@ -338,6 +338,8 @@ config_sysctls() {
 	legacy-ct0) echo "conntrack=0 conn_reuse_mode=0 expire_nodest_conn=0" ;;
 	upstream) echo "conntrack=1 conn_reuse_mode=0 expire_nodest_conn=1" ;;
 	modern) echo "conntrack=1 conn_reuse_mode=1 expire_nodest_conn=1 expire_quiescent_template=1" ;;
+	# The kernel's defaults but conn_reuse_mode: a plain director's (keepalived, ldirectord).
+	defaults-mode[0-3]) echo "conntrack=0 conn_reuse_mode=${1#defaults-mode} expire_nodest_conn=0" ;;
 	*) return 1 ;;
 	esac
 }
@@ -419,8 +421,32 @@ persist_split() {
 # one, so that nothing slow runs between the phases.
 topo_up() {
 	local config=$1 knob=$2
-	local prefix kv ns
 	persist_split "${3:-}"
+	topo_net "$config" "$knob"
+	pod_start A "$POD_A_IP" "$NS_A"
+	pod_start B "$POD_B_IP" "$NS_B"
+	agent_start
+	# Conntrack hooks only run in a netns that asked for them; on a node kube-proxy's
+	# iptables rules do. A masquerading service on the FTP port is IPVS's own way of
+	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
+	# No traffic ever goes to it.
+	ns_ipvsadm "$NS_DIR" <<-EOF
+		-A -t $VIP_SVC -s rr ${PERSIST_TIMEOUT:+-p $PERSIST_TIMEOUT}
+		-a -t $VIP_SVC -r $POD_A_SVC $FWD -w 1
+		-A -t $FTP_SVC -s rr
+		-a -t $FTP_SVC -r $POD_A_FTP -m -w 1
+	EOF
+	pod_wait A "$NS_A"
+	pod_wait B "$NS_B"
+	agent_wait
+}
+
+# topo_net CONFIG KNOB: topo_up's network without its processes and IPVS service: the
+# namespaces, links and addresses of TOPO, the director's sysctls (CONFIG, KNOB, and
+# expire_quiescent_template when PERSIST_EQT is set) and both pods' netns on br0.
+topo_net() {
+	local config=$1 knob=$2
+	local prefix kv ns
 	prefix=$(new_ns_prefix)
 	NS_DIR=$prefix-dir NS_CLI=$prefix-cli NS_A=$prefix-pa NS_B=$prefix-pb
 	for ns in "$NS_DIR" "$NS_CLI"; do
@@ -490,27 +516,11 @@ topo_up() {
 	# Persistence cases: at 0 (the kernel default) templates to a quiescent pod stay in use
 	# and the variant must leave the reused port on it as stock does; at 1 (kube-proxy's
 	# setting) the scheduler expires them, and so does the variant.
-	[[ -z $PERSIST_EQT ]] || settings+=("net.ipv4.vs.expire_quiescent_template=$PERSIST_EQT")
+	[[ -z ${PERSIST_EQT:-} ]] || settings+=("net.ipv4.vs.expire_quiescent_template=$PERSIST_EQT")
 	ns_sysctl "$NS_DIR" "${settings[@]}"
 
 	pod_net A "$POD_A_IP" "$NS_A" va
 	pod_net B "$POD_B_IP" "$NS_B" vb
-	pod_start A "$POD_A_IP" "$NS_A"
-	pod_start B "$POD_B_IP" "$NS_B"
-	agent_start
-	# Conntrack hooks only run in a netns that asked for them; on a node kube-proxy's
-	# iptables rules do. A masquerading service on the FTP port is IPVS's own way of
-	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
-	# No traffic ever goes to it.
-	ns_ipvsadm "$NS_DIR" <<-EOF
-		-A -t $VIP_SVC -s rr ${PERSIST_TIMEOUT:+-p $PERSIST_TIMEOUT}
-		-a -t $VIP_SVC -r $POD_A_SVC $FWD -w 1
-		-A -t $FTP_SVC -s rr
-		-a -t $FTP_SVC -r $POD_A_FTP -m -w 1
-	EOF
-	pod_wait A "$NS_A"
-	pod_wait B "$NS_B"
-	agent_wait
 }
 
 topo_down() {

@@ -129,6 +129,53 @@ TEST(Advice, FollowsSysctlsKernelAndRisk)
 	EXPECT_NE(advise(r).find("--mode 3"), std::string::npos) << advise(r);
 }
 
+// A direct-routing director (keepalived, tests/keepalived/): bit 1 of conn_reuse_mode, the kernel's
+// default, leaves reused FIN_WAIT ports on the weight-0 server.
+TEST(Advice, FinWaitOfRouteDestinations)
+{
+	ServiceRisk fin;
+	DestRisk fd;
+	fd.fin_wait_nooutput = 20;
+	fin.dests.push_back(fd);
+
+	Report r = base_report("6.1.0-56-amd64", 1, 0, std::nullopt);
+	r.risk = {fin};
+	EXPECT_NE(advise(r).find("20 NOOUTPUT FIN_WAIT entries"), std::string::npos) << advise(r);
+	EXPECT_NE(advise(r).find("set conn_reuse_mode=3"), std::string::npos) << advise(r);
+	EXPECT_NE(advise(r).find("'ipvs-drain enable --mode 3'"), std::string::npos) << advise(r);
+
+	r = base_report("6.1.0-56-amd64", 0, 0, std::nullopt);
+	r.risk = {fin};
+	EXPECT_EQ(advise(r).find("No entry points"), std::string::npos) << advise(r);
+	EXPECT_NE(advise(r).find("conn_reuse_mode=0 forwards reused ports"), std::string::npos) << advise(r);
+	EXPECT_NE(advise(r).find("--mode 3"), std::string::npos) << advise(r);
+
+	r = base_report("6.1.0-56-amd64", 0, 0, 0);
+	r.risk = {fin};
+	EXPECT_NE(advise(r).find("The fix is off"), std::string::npos) << advise(r);
+	EXPECT_NE(advise(r).find("--mode 3"), std::string::npos) << advise(r);
+
+	// conn_reuse_mode=3 reschedules them already, and so does the knob's bit 2.
+	r = base_report("6.1.0-56-amd64", 3, 0, std::nullopt);
+	r.risk = {fin};
+	EXPECT_NE(advise(r).find("already reschedules"), std::string::npos) << advise(r);
+	r = base_report("6.1.0-56-amd64", 0, 0, 3);
+	r.risk = {fin};
+	EXPECT_NE(advise(r).find("The fix is on (conn_reuse_quiescent=3)"), std::string::npos) << advise(r);
+
+	// Knob 2 alone leaves TIME_WAIT/CLOSE to conn_reuse_mode.
+	ServiceRisk tw;
+	DestRisk td;
+	td.time_wait = 4;
+	tw.dests.push_back(td);
+	r = base_report("6.1.0-56-amd64", 0, 0, 2);
+	r.risk = {tw};
+	EXPECT_NE(advise(r).find("4 TIME_WAIT/CLOSE entries are exposed"), std::string::npos) << advise(r);
+	r = base_report("6.1.0-56-amd64", 1, 0, 2);
+	r.risk = {tw};
+	EXPECT_NE(advise(r).find("The fix is on (conn_reuse_quiescent=2)"), std::string::npos) << advise(r);
+}
+
 TEST(KernelFix, VersionBoundary)
 {
 	EXPECT_EQ(kernel_has_nodest_fix("5.16.0"), std::optional<bool>(true));

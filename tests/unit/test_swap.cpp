@@ -239,6 +239,11 @@ TEST(Swap, SysctlDiff)
 	EXPECT_EQ(normalize_sysctl("3\t50\n"), "3 50");
 	EXPECT_TRUE(is_ipvs_controller("kube-proxy"));
 	EXPECT_FALSE(is_ipvs_controller("bash"));
+	EXPECT_EQ(controller_warning("bash", 7), "");
+	EXPECT_EQ(controller_warning("kube-proxy", 7),
+		  "warning: kube-proxy (pid 7) reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
+	// keepalived must also be told to reload: it keeps the old generic netlink family id.
+	EXPECT_NE(controller_warning("keepalived", 7).find("reload it afterwards (SIGHUP)"), std::string::npos);
 }
 
 TEST(Swap, Options)

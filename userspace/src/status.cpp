@@ -166,39 +166,66 @@ std::optional<bool> kernel_has_nodest_fix(const std::string &release)
 std::string advise(const Report &r)
 {
 	Totals t = totals(r);
-	std::optional<int> reuse = sysctl_value(r, "conn_reuse_mode");
+	int reuse = sysctl_value(r, "conn_reuse_mode").value_or(0);
 	std::optional<int> nodest = sysctl_value(r, "expire_nodest_conn");
 	std::optional<int> knob = sysctl_value(r, "conn_reuse_quiescent");
 	bool upstream_fix = kernel_has_nodest_fix(r.kernel).value_or(false);
 	bool stock_reschedules_weight0 = upstream_fix && nodest.value_or(0) == 1;
-	bool reuse_on = reuse.value_or(0) & 1;
-	std::string n = std::to_string(t.tw_close);
+	std::string mode = "conn_reuse_mode=" + std::to_string(reuse);
+	// What reused ports would meet and this conn_reuse_mode leaves to the old destination: its bit 1
+	// reschedules TIME_WAIT/CLOSE, its bit 2 NOOUTPUT FIN_WAIT, whatever the weight.
+	std::uint64_t tw_exposed = (reuse & 1) ? 0 : t.tw_close;
+	std::uint64_t fin_exposed = (reuse & 2) ? 0 : t.fin_wait;
 
 	if (r.variant_loaded && knob.value_or(0) != 0) {
-		if (!(*knob & 2) && t.fin_wait > 0)
+		if (!(*knob & 2) && fin_exposed > 0)
 			return "The fix is on for TIME_WAIT/CLOSE (mode " + std::to_string(*knob) + "), but " +
-			       std::to_string(t.fin_wait) +
+			       std::to_string(fin_exposed) +
 			       " NOOUTPUT FIN_WAIT entries of Route/Tunnel destinations are exposed: run 'ipvs-drain enable --mode 3'.";
+		if (!(*knob & 1) && tw_exposed > 0)
+			return "The fix is on for NOOUTPUT FIN_WAIT (mode " + std::to_string(*knob) + "), but " +
+			       std::to_string(tw_exposed) +
+			       " TIME_WAIT/CLOSE entries are exposed: run 'ipvs-drain enable --mode 3'.";
 		return "The fix is on (conn_reuse_quiescent=" + std::to_string(*knob) +
 		       "): new connections on reused ports that hit weight-0 or removed destinations are rescheduled.";
 	}
 	if (stock_reschedules_weight0)
 		return "This kernel already reschedules reused ports aimed at weight-0 destinations (expire_nodest_conn=1 "
 		       "with upstream c95c07836fa4) and expires the entries of removed ones; the fix changes nothing here.";
-	if (reuse_on)
-		return "conn_reuse_mode=1 already reschedules reused TIME_WAIT ports, with a 1 s stall where the old "
-		       "conntrack is confirmed; the fix is optional here.";
-	if (!r.variant_loaded) {
-		if (t.tw_close > 0)
-			return n + " TIME_WAIT/CLOSE entries point at weight-0 or removed destinations and conn_reuse_mode=0 "
-				   "forwards reused ports to them: load the ipvs-drain variant of ip_vs, then run 'ipvs-drain enable'.";
-		return "No entry points at a weight-0 or removed destination now, but with conn_reuse_mode=0 reused ports will "
-		       "reach draining backends: load the ipvs-drain variant of ip_vs before draining.";
+	std::string enable = fin_exposed > 0 ? "'ipvs-drain enable --mode 3'" : "'ipvs-drain enable'";
+	std::string what;
+	if (tw_exposed > 0)
+		what = std::to_string(tw_exposed) + " TIME_WAIT/CLOSE entries";
+	if (fin_exposed > 0)
+		what += (what.empty() ? "" : " and ") + std::to_string(fin_exposed) +
+			" NOOUTPUT FIN_WAIT entries of Route/Tunnel destinations";
+	if (reuse & 1) {
+		if (fin_exposed > 0)
+			return what + " point at weight-0 or removed destinations, and " + mode +
+			       " reschedules reused TIME_WAIT/CLOSE ports only: set conn_reuse_mode=3, or " +
+			       (r.variant_loaded ? "run " + enable
+						 : "load the ipvs-drain variant of ip_vs, then run " + enable) +
+			       ".";
+		// With conntrack=0 IPVS keeps no conntrack entry, so there is none to wait for.
+		return mode + " already reschedules reused TIME_WAIT ports" +
+		       ((reuse & 2) ? " and NOOUTPUT FIN_WAIT ones" : "") +
+		       (sysctl_value(r, "conntrack").value_or(0) != 0
+				? ", with a 1 s stall where the old conntrack is confirmed"
+				: "") +
+		       "; the fix is optional here.";
 	}
-	if (t.tw_close > 0)
-		return "The fix is off while conn_reuse_mode=0 and " + n +
-		       " TIME_WAIT/CLOSE entries point at weight-0 or removed destinations: run 'ipvs-drain enable'.";
-	return "The fix is off and conn_reuse_mode=0: run 'ipvs-drain enable' before draining backends.";
+	if (!r.variant_loaded) {
+		if (!what.empty())
+			return what + " point at weight-0 or removed destinations and " + mode +
+			       " forwards reused ports to them: load the ipvs-drain variant of ip_vs, then run " + enable +
+			       ".";
+		return "No entry points at a weight-0 or removed destination now, but with " + mode +
+		       " reused ports will reach draining backends: load the ipvs-drain variant of ip_vs before draining.";
+	}
+	if (!what.empty())
+		return "The fix is off while " + mode + " and " + what +
+		       " point at weight-0 or removed destinations: run " + enable + ".";
+	return "The fix is off and " + mode + ": run 'ipvs-drain enable' before draining backends.";
 }
 
 std::string render_text(const Report &r)

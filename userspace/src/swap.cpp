@@ -259,4 +259,18 @@ bool is_ipvs_controller(const std::string &comm)
 	return false;
 }
 
+std::string controller_warning(const std::string &comm, int pid)
+{
+	if (!is_ipvs_controller(comm))
+		return "";
+	std::string w = "warning: " + comm + " (pid " + std::to_string(pid) +
+			") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)";
+	// tests/keepalived/guest.sh: keepalived resolves IPVS's generic netlink family once, and the
+	// reloaded ip_vs registers it under a new id.
+	if (comm == "keepalived")
+		w += ", or reload it afterwards (SIGHUP): until then its IPVS commands fail with ENOENT, "
+		     "because it keeps the generic netlink family id of the unloaded ip_vs";
+	return w;
+}
+
 } // namespace ipvs::swap

@@ -632,9 +632,9 @@ int run(const options::SwapOptions &opt)
 	say(std::to_string(conns) + " IPVS connection entries (" + std::to_string(established) +
 	    " established) will be dropped by the unload; their clients see resets or retransmissions");
 	for (int pid : pids())
-		if (auto comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm"); comm && is_ipvs_controller(*comm))
-			say("warning: " + *comm + " (pid " + std::to_string(pid) +
-			    ") reprograms IPVS; stop it during the swap (the swap aborts if the table changes)");
+		if (auto comm = read_trimmed("/proc/" + std::to_string(pid) + "/comm"); comm)
+			if (auto warning = controller_warning(*comm, pid); !warning.empty())
+				say(warning);
 	if (!opt.yes) {
 		say("plan only, nothing was changed: rerun with --yes to unload and swap.");
 		return 0;

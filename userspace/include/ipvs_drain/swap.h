@@ -71,4 +71,7 @@ std::string normalize_sysctl(const std::string &raw);
 // Process names of controllers that reprogram IPVS behind our back.
 bool is_ipvs_controller(const std::string &comm);
 
+// The plan's warning about controller COMM running as PID, empty when COMM is none.
+std::string controller_warning(const std::string &comm, int pid);
+
 } // namespace ipvs::swap
