@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <memory>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -30,30 +28,11 @@ constexpr const char *kCountersHere = "/proc/thread-self/net/ip_vs_reuse_stats";
 
 std::optional<std::string> variant_version()
 {
-	if (auto v = procfs::read_file("/sys/module/ip_vs/version")) {
-		while (!v->empty() && (v->back() == '\n' || v->back() == ' '))
-			v->pop_back();
-		if (!v->empty())
-			return v;
-	}
-	return std::nullopt;
+	auto v = procfs::read_trimmed("/sys/module/ip_vs/version");
+	return v && !v->empty() ? v : std::nullopt;
 }
 
 CollectError failed(std::string sentence) { return {CollectError::Kind::Failed, std::move(sentence)}; }
-
-// The names in @path except "." and "..", sorted; empty when it cannot be read (no /run/netns yet).
-std::vector<std::string> dir_names(const std::string &path)
-{
-	std::vector<std::string> names;
-	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(path.c_str()), ::closedir);
-	if (!d)
-		return names;
-	while (dirent *e = ::readdir(d.get()))
-		if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-			names.push_back(e->d_name);
-	std::sort(names.begin(), names.end());
-	return names;
-}
 
 bool is_netns(int fd) { return ::ioctl(fd, NS_GET_NSTYPE) == CLONE_NEWNET; }
 
@@ -115,7 +94,7 @@ std::variant<std::vector<Target>, ScopeError> scope(const std::vector<std::strin
 			return ScopeError{std::string("Cannot read this process's network namespace: ") + std::strerror(errno) +
 					  "."};
 		out.push_back(Target{"", util::Fd()});
-		for (const std::string &n : dir_names("/run/netns")) {
+		for (const std::string &n : util::dir_names("/run/netns").value_or(std::vector<std::string>{})) {
 			util::Fd fd(::open(("/run/netns/" + n).c_str(), O_RDONLY | O_CLOEXEC));
 			// Gone since the listing (a pod deleted meanwhile), or a stale name that is no namespace.
 			if (!fd || !is_netns(fd.get()) || same_file(fd.get(), self))

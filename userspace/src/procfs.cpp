@@ -185,4 +185,12 @@ std::optional<std::string> read_file(const std::string &path)
 	return data;
 }
 
+std::optional<std::string> read_trimmed(const std::string &path)
+{
+	auto v = read_file(path);
+	while (v && !v->empty() && (v->back() == '\n' || v->back() == ' '))
+		v->pop_back();
+	return v;
+}
+
 } // namespace ipvs::procfs

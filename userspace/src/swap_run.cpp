@@ -19,7 +19,6 @@
 #include <utility>
 #include <vector>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -60,13 +59,6 @@ std::string join(const std::vector<std::string> &v, const char *sep = ", ")
 	return out;
 }
 
-std::string trim(std::string s)
-{
-	while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-		s.pop_back();
-	return s;
-}
-
 std::string no_period(std::string s)
 {
 	while (!s.empty() && s.back() == '.')
@@ -74,28 +66,8 @@ std::string no_period(std::string s)
 	return s;
 }
 
-std::optional<std::string> read_trimmed(const std::string &path)
-{
-	auto t = procfs::read_file(path);
-	if (!t)
-		return std::nullopt;
-	return trim(*t);
-}
-
-// The names in directory @path, sorted, without hidden ones ('.' and '..' included); nullopt, errno
-// set, when it cannot be opened.
-std::optional<std::vector<std::string>> dir_names(const std::string &path)
-{
-	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(path.c_str()), ::closedir);
-	if (!d)
-		return std::nullopt;
-	std::vector<std::string> names;
-	while (dirent *e = ::readdir(d.get()))
-		if (e->d_name[0] != '.')
-			names.push_back(e->d_name);
-	std::sort(names.begin(), names.end());
-	return names;
-}
+using procfs::read_trimmed;
+using util::dir_names;
 
 // The process ids in /proc, ascending.
 std::vector<int> pids()
@@ -407,8 +379,10 @@ std::string read_source(const std::optional<std::string> &dir, const std::vector
 			return "cannot open " + *dir + ": " + std::strerror(errno);
 		std::vector<std::string> names;
 		for (const auto &n : *all)
+			// Hidden files (an editor's or a build's leftovers) are never modules to load.
 			for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
-				if (n.size() > std::strlen(ext) && n.compare(n.size() - std::strlen(ext), std::string::npos, ext) == 0)
+				if (n[0] != '.' && n.size() > std::strlen(ext) &&
+				    n.compare(n.size() - std::strlen(ext), std::string::npos, ext) == 0)
 					names.push_back(n);
 		if (names.empty())
 			return *dir + " holds no .ko (or .ko.xz, .ko.zst, .ko.gz) files";

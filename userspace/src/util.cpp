@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "ipvs_drain/util.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <system_error>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
@@ -35,6 +38,19 @@ NetnsGuard::~NetnsGuard()
 	std::fprintf(stderr, "ipvs-drain: cannot return to the original network namespace (%s); stopping rather than "
 			     "going on in the wrong one.\n", std::strerror(errno));
 	std::abort();
+}
+
+std::optional<std::vector<std::string>> dir_names(const std::string &path)
+{
+	std::unique_ptr<DIR, int (*)(DIR *)> d(::opendir(path.c_str()), ::closedir);
+	if (!d)
+		return std::nullopt;
+	std::vector<std::string> names;
+	while (dirent *e = ::readdir(d.get()))
+		if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+			names.push_back(e->d_name);
+	std::sort(names.begin(), names.end());
+	return names;
 }
 
 } // namespace ipvs::util

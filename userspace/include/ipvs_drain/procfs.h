@@ -30,6 +30,9 @@ std::optional<std::map<std::string, std::uint64_t>> parse_counters(std::string_v
 // Reads a whole file; empty when it cannot be opened, with errno left set.
 std::optional<std::string> read_file(const std::string &path);
 
+// read_file without the trailing newlines and blanks (one-value files of /proc and /sys).
+std::optional<std::string> read_trimmed(const std::string &path);
+
 template <class Fn> bool for_each_conn(std::string_view text, Fn &&fn, std::string &error)
 {
 	if (text.empty()) {

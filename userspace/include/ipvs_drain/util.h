@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-// Small owners shared by the tool: a file descriptor, and this thread inside another network namespace.
+// Small owners shared by the tool: a file descriptor, this thread inside another network namespace, and a
+// directory listing.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace ipvs::util {
 
@@ -42,5 +46,8 @@ public:
 private:
 	Fd saved_;
 };
+
+// The names in directory @path but "." and "..", sorted; nullopt, errno set, when it cannot be opened.
+std::optional<std::vector<std::string>> dir_names(const std::string &path);
 
 } // namespace ipvs::util
