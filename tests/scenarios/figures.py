@@ -109,9 +109,49 @@ def phase_record(run_dir: str, name: str, ports: str, dest_a: str, dest_b: str,
         try:
             rec["hold"] = load(f"{run_dir}/hold.json")
             rec["hold_echoes_at_weight_change"] = load(f"{run_dir}/hold.at_weight0.json")["echoes_ok"]
+            rec["hold"]["alive_after_weight_change"] = (
+                rec["hold"]["echoes_ok"] > rec["hold_echoes_at_weight_change"])
         except (FileNotFoundError, ValueError):
             rec["hold"] = None
     return rec
+
+
+# `ipvs-drain bench --lab --json` names pods and its own connect timeout differently.
+BENCH_PODS = {"pod-a": "A", "pod-b": "B"}
+BENCH_ERRORS = {"ETIMEDOUT": "timeout"}
+
+
+def from_bench(bench: dict, meta: dict) -> tuple[dict | None, str]:
+    """A one-configuration `bench --lab` JSON -> this suite's run figures, or (None, why)
+    when the configuration did not run."""
+    if len(bench["configs"]) != 1:
+        return None, f"expected one configuration, got {len(bench['configs'])}"
+    c = bench["configs"][0]
+    if c["skipped"] or c["failed"]:
+        return None, c["skipped"] or c["failed"]
+    run = dict(meta, config_name=c["name"], topo="nat", plan=bench["plan"], short=bench["plan"] == "short",
+               persistence=bench["persistent_s"],
+               expire_quiescent_template=c["sysctls"].get("expire_quiescent_template"), phases={},
+               sysctls=" ".join(f"{k}={v}" for k, v in c["sysctls"].items()))
+    for p in c["phases"]:
+        lat = p["connect_us"] or {}
+        ms = {k: (round(lat[k] / 1000.0, 2) if k in lat else None) for k in ("p50", "p99", "max")}
+        client = {"phase": p["phase"], "attempts": p["attempts"], "ok": p["ok"],
+                  "errors": {BENCH_ERRORS.get(k, k): v for k, v in sorted(p["errors"].items())},
+                  "pods": {BENCH_PODS.get(k, k): v for k, v in sorted(p["pods"].items())},
+                  "connect_ms": ms, "wall_s": p["wall_s"], "rate_per_s": p["conn_per_s"]}
+        rec = {"phase": p["phase"], "ports": p["ports"],
+               "entries_before_change": p["entries_before_change"] or 0,
+               "entries_hit": p["old_pod_entries"] or 0,
+               "client": client, "reuse_stats_delta": p["counters_delta"]}
+        if p["phase"] in HOLD_PHASES:
+            h = c["hold"]
+            alive = bool(h["alive_after_draining"])
+            rec["hold"] = {"pod": BENCH_PODS.get(h["pod"], h["pod"]), "closed": h["closed"],
+                           "alive_after_weight_change": alive,
+                           "error": None if alive else "no answer after the draining burst"}
+        run["phases"][p["phase"]] = rec
+    return run, ""
 
 
 def phase_line(label: str, r: dict) -> str:
@@ -120,14 +160,16 @@ def phase_line(label: str, r: dict) -> str:
          f" ok={c['ok']}/{c['attempts']}"
          f" pods={json.dumps(c['pods'])} errors={json.dumps(c['errors'])}"
          f" connect_ms p50/p99/max={lat['p50']}/{lat['p99']}/{lat['max']}"
-         f" failed_ms p50/max={c['failed_connect_ms']['p50']}/{c['failed_connect_ms']['max']}"
          f" rate={c['rate_per_s']}/s")
+    if "failed_connect_ms" in c:
+        s += f" failed_ms p50/max={c['failed_connect_ms']['p50']}/{c['failed_connect_ms']['max']}"
+
     if d is not None:
         s += f" rescheduled={d.get('rescheduled')} dropped_old_conntrack={d.get('dropped_old_conntrack')}"
     h = r.get("hold")
     if h:
-        s += (f" long-lived={h['pod']}:{h['echoes_ok']} echoes"
-              f" ({r.get('hold_echoes_at_weight_change')} at weight 0) error={h['error']}")
+        s += (f" long-lived={h['pod']} alive after weight 0={h['alive_after_weight_change']}"
+              f" closed={h.get('closed')} error={h['error']}")
     return s
 
 
@@ -213,7 +255,7 @@ def judge_hold(run: dict, phase: str = "draining") -> list[str]:
         why.append(f"long-lived connection was served by {h['pod']}, not A")
     if h["error"]:
         why.append(f"long-lived connection failed: {h['error']}")
-    if h["echoes_ok"] <= p.get("hold_echoes_at_weight_change", 0):
+    if not h.get("alive_after_weight_change"):
         why.append("long-lived connection made no progress after A went to weight 0")
     if not h.get("closed"):
         why.append("long-lived connection did not close cleanly")
@@ -360,6 +402,11 @@ def main() -> int:
     s.add_argument("--dest-a", required=True)
     s.add_argument("--dest-b", required=True)
     s.add_argument("phases", nargs="+", help="NAME=PORTS in the order they ran")
+    s = sub.add_parser("from-bench", help="a one-configuration bench --lab JSON -> run JSON;"
+                       " exit 3 with the reason when it did not run")
+    s.add_argument("--json", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--meta", required=True, help="JSON object of run metadata")
     s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
     s.add_argument("kind", choices=["bug", "fixed", "remedy", "dropped", "no-resched", "same", "no-worse", "hold",
                                     "kept", "stalled", "refused"])
@@ -377,6 +424,15 @@ def main() -> int:
             rec = phase_record(a.dir, name, ports, a.dest_a, a.dest_b,
                                REUSE_STATES[run.get("topo", "nat")])
             run["phases"][name] = rec
+            print("# " + phase_line(run["label"], rec))
+        with open(a.out, "w") as f:
+            json.dump(run, f, indent=1)
+    elif a.cmd == "from-bench":
+        run, why = from_bench(load(a.json), json.loads(a.meta))
+        if run is None:
+            print(why)
+            return 3
+        for rec in run["phases"].values():
             print("# " + phase_line(run["label"], rec))
         with open(a.out, "w") as f:
             json.dump(run, f, indent=1)

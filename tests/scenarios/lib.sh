@@ -17,6 +17,8 @@ readonly SCN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly REPO_ROOT="$(cd "$SCN_DIR/../.." && pwd)"
 # The distribution's python, not a per-user shim: the guest runs with an empty env.
 readonly PY=${SCN_PYTHON:-/usr/bin/python3}
+# The tool whose `bench --lab` makes the IPv4 NAT runs (bench_scenario).
+readonly BENCH_BIN=${IPVS_DRAIN_BIN:-$REPO_ROOT/build/userspace/ipvs-drain}
 
 readonly VPORT=80
 
@@ -413,15 +415,13 @@ persist_split() {
 	return 0
 }
 
-# topo_up CONFIG KNOB [PERSIST]: namespaces, addresses, both pods (B is not in the service
-# yet), the IPVS service with A alone at weight 1, and the director's sysctls. KNOB is "-"
-# to leave conn_reuse_quiescent alone (stock has none), else its value. PERSIST is
-# "TIMEOUT[/EQT]" (persist_split): the service's -p timeout and expire_quiescent_template.
+# topo_up CONFIG KNOB: namespaces, addresses, both pods (B is not in the service yet), the
+# IPVS service with A alone at weight 1, and the director's sysctls. KNOB is "-" to leave
+# conn_reuse_quiescent alone (stock has none), else its value.
 # B's pod exists from the start, as a replacement pod does before kube-proxy drains the old
 # one, so that nothing slow runs between the phases.
 topo_up() {
 	local config=$1 knob=$2
-	persist_split "${3:-}"
 	topo_net "$config" "$knob"
 	pod_start A "$POD_A_IP" "$NS_A"
 	pod_start B "$POD_B_IP" "$NS_B"
@@ -431,7 +431,7 @@ topo_up() {
 	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
 	# No traffic ever goes to it.
 	ns_ipvsadm "$NS_DIR" <<-EOF
-		-A -t $VIP_SVC -s rr ${PERSIST_TIMEOUT:+-p $PERSIST_TIMEOUT}
+		-A -t $VIP_SVC -s rr
 		-a -t $VIP_SVC -r $POD_A_SVC $FWD -w 1
 		-A -t $FTP_SVC -s rr
 		-a -t $FTP_SVC -r $POD_A_FTP -m -w 1
@@ -442,8 +442,8 @@ topo_up() {
 }
 
 # topo_net CONFIG KNOB: topo_up's network without its processes and IPVS service: the
-# namespaces, links and addresses of TOPO, the director's sysctls (CONFIG, KNOB, and
-# expire_quiescent_template when PERSIST_EQT is set) and both pods' netns on br0.
+# namespaces, links and addresses of TOPO, the director's sysctls (CONFIG and KNOB) and
+# both pods' netns on br0.
 topo_net() {
 	local config=$1 knob=$2
 	local prefix kv ns
@@ -513,10 +513,6 @@ topo_net() {
 		settings+=("net.ipv4.vs.$kv")
 	done
 	[[ $knob == - ]] || settings+=("net.ipv4.vs.conn_reuse_quiescent=$knob")
-	# Persistence cases: at 0 (the kernel default) templates to a quiescent pod stay in use
-	# and the variant must leave the reused port on it as stock does; at 1 (kube-proxy's
-	# setting) the scheduler expires them, and so does the variant.
-	[[ -z ${PERSIST_EQT:-} ]] || settings+=("net.ipv4.vs.expire_quiescent_template=$PERSIST_EQT")
 	ns_sysctl "$NS_DIR" "${settings[@]}"
 
 	pod_net A "$POD_A_IP" "$NS_A" va
@@ -677,19 +673,6 @@ remove_a() {
 	run "$NS_DIR" ipvsadm -d -t "$VIP_SVC" -r "$POD_A_SVC"
 }
 
-# The last-destination plan: A is the service's only server and no other one comes.
-# quiesce_a: A goes to weight 0 and no destination is left with weight.
-quiesce_a() {
-	agent hold-status >"$RUN_DIR/hold.at_weight0.json"
-	run "$NS_DIR" ipvsadm -e -t "$VIP_SVC" -r "$POD_A_SVC" "$FWD" -w 0
-}
-
-# empty_a: A's pod goes, then A leaves the service, which is left with no destination.
-empty_a() {
-	pod_destroy A "$NS_A" va
-	remove_a
-}
-
 # What is loaded, not what modprobe would pick: the variant has a version.
 loaded_ip_vs() {
 	local v
@@ -697,72 +680,81 @@ loaded_ip_vs() {
 	echo "ip_vs ${v:+variant $v }srcversion $(cat /sys/module/ip_vs/srcversion 2>/dev/null)"
 }
 
-# scenario LABEL SET CONFIG KNOB [PERSIST] [TOPO] [PLAN]: one run in fresh namespaces of
-# topology TOPO (topo_select; default nat); the figures go to $FIG_DIR/LABEL.json. PLAN
-# (default: full, or short as below) is the run's phases after warm:
-#   full      draining (B added, A to weight 0), destroyed (A's pod gone), removed (A
-#             deleted from the service);
-#   short     draining only: with PERSIST (persist_split) the service is persistent, and
-#             with TOPO=dr the director forwards by direct routing; the question there is
-#             only where a reused port goes;
-#   lastdest  no B ever: quiesced (A, the only server, to weight 0: every destination has
-#             weight 0), then emptied (A's pod gone and A deleted: no destination at all).
+# scenario LABEL SET CONFIG KNOB TOPO: one run of the topologies the tool's lab does not
+# build (TOPO dr or nat6, see topo_select; bench_scenario makes the IPv4 NAT runs) in fresh
+# namespaces; the figures go to $FIG_DIR/LABEL.json. The phases after warm:
+#   nat6  draining (B added, A to weight 0), destroyed (A's pod gone), removed (A deleted
+#         from the service): the full plan;
+#   dr    draining only (the short plan): with direct routing the question is only where
+#         a reused port goes.
 scenario() {
-	local label=$1 set=$2 config=$3 knob=$4 persist=${5:-} topo=${6:-nat} plan=${7:-}
+	local label=$1 set=$2 config=$3 knob=$4 topo=$5 plan=full
 	local sysctls meta
 	topo_select "$topo"
-	persist_split "$persist"
-	# Direct routing and persistence ask only where a reused port goes: warm and draining.
-	if [[ -z $plan ]]; then
-		plan=full
-		[[ -n $persist || $topo == dr ]] && plan=short
-	fi
+	[[ $topo == dr ]] && plan=short
 	RUN_LABEL=$label PHASE_SPECS=()
 	RUN_DIR=$WORK/$label
 	mkdir -p "$RUN_DIR"
 	sysctls="$(config_sysctls "$config")"
 	[[ $knob == - ]] || sysctls+=" conn_reuse_quiescent=$knob"
-	[[ -n $PERSIST_EQT ]] && sysctls+=" expire_quiescent_template=$PERSIST_EQT"
-	note "scenario $label: $set set, $topo topology, $plan plan, sysctls: $sysctls${PERSIST_TIMEOUT:+, persistent service -p $PERSIST_TIMEOUT}"
-	topo_up "$config" "$knob" "$persist"
+	note "scenario $label: $set set, $topo topology, $plan plan, sysctls: $sysctls"
+	topo_up "$config" "$knob"
 
 	# The long-lived connection is opened to A while nothing else can serve it.
 	hold_open
 	# warm: A alone fills the port sets with TIME_WAIT entries to A.
-	case $plan in
-	short) phase warm "$P1" true ;;
-	lastdest) phase warm "$P1,$P2" true ;;
-	*) phase warm "$P1,$P2,$P3" true ;;
-	esac
-
-	if [[ $plan == lastdest ]]; then
-		# quiesced: the last server drains; nothing else has weight, A stays alive.
-		phase quiesced "$P1" quiesce_a
+	if [[ $plan == short ]]; then
+		phase warm "$P1" true
 	else
-		# draining: kube-proxy's graceful termination, A stays alive at weight 0.
-		phase draining "$P1" drain_a
+		phase warm "$P1,$P2,$P3" true
 	fi
+	# draining: kube-proxy's graceful termination, A stays alive at weight 0.
+	phase draining "$P1" drain_a
 	sleep 0.5 # a few more echoes after the burst, still on the weight-0 pod
 	hold_close
-
-	case $plan in
-	full)
+	if [[ $plan == full ]]; then
 		# destroyed: the pod is gone, IPVS still holds its entries.
 		phase destroyed "$P2" pod_destroy A "$NS_A" va
 		# removed: kube-proxy ends the drain by deleting the real server.
 		phase removed "$P3" remove_a
-		;;
-	lastdest)
-		# emptied: the last server is gone and deleted; the service has no destination.
-		phase emptied "$P2" empty_a
-		;;
-	esac
+	fi
 	topo_down
 
-	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "persistence": %s, "expire_quiescent_template": %s, "topo": "%s", "plan": "%s", "short": %s, "ports_per_set": %s}' \
-		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" \
-		"${PERSIST_TIMEOUT:-null}" "${PERSIST_EQT:-null}" "$topo" "$plan" \
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "topo": "%s", "plan": "%s", "short": %s, "ports_per_set": %s}' \
+		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" "$topo" "$plan" \
 		"$([[ $plan == short ]] && echo true || echo false)" "$PORTS_PER_SET")
 	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
 		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"
+}
+
+# bench_scenario LABEL SET CONFIG KNOB [PERSIST] [PLAN]: scenario()'s NAT run, made by the
+# tool's own lab, `ipvs-drain bench --lab`, in namespaces of its own; its JSON becomes the
+# run's figures ($FIG_DIR/LABEL.json). CONFIG is a config_sysctls name whose base is one of
+# bench's configurations (legacy-ct0 is legacy with --set conntrack=0); KNOB, PERSIST and
+# PLAN as in scenario(). Returns 3 when bench skipped the configuration (BENCH_WHY says
+# why), 1 when it failed.
+BENCH_WHY=
+bench_scenario() {
+	local label=$1 set=$2 config=$3 knob=$4 plan=${6:-} dir=$WORK/$1 rc=0 meta
+	persist_split "${5:-}"
+	[[ -n $plan ]] || { plan=full; [[ -z $PERSIST_TIMEOUT ]] || plan=short; }
+	local args=(--configs "${config%-ct0}" --plan "$plan" --ports "20000-$((20000 + 3 * PORTS_PER_SET - 1))"
+		--concurrency "$CLIENT_THREADS" --connect-timeout "$CONNECT_TIMEOUT" --json "$dir/bench.json")
+	[[ $config == *-ct0 ]] && args+=(--set conntrack=0)
+	[[ $knob == - ]] || args+=(--set "conn_reuse_quiescent=$knob")
+	[[ -z $PERSIST_TIMEOUT ]] ||
+		args+=(--persistent "$PERSIST_TIMEOUT" --set "expire_quiescent_template=$PERSIST_EQT")
+	mkdir -p "$dir"
+	note "scenario $label: $set set, nat topology, $plan plan${PERSIST_TIMEOUT:+, persistent service -p $PERSIST_TIMEOUT}, by ipvs-drain bench --lab"
+	say "[+] guest: ipvs-drain bench --lab ${args[*]}"
+	"$BENCH_BIN" bench --lab "${args[@]}" 2>&1 | sed 's/^/# bench: /'
+	rc=${PIPESTATUS[0]}
+	[[ -s $dir/bench.json ]] || { BENCH_WHY="bench --lab exited $rc without its JSON"; return 1; }
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "engine": "ipvs-drain bench --lab", "ports_per_set": %s}' \
+		"$label" "$set" "$(loaded_ip_vs)" "$config" "$PORTS_PER_SET")
+	BENCH_WHY=$("$PY" -S "$SCN_DIR/figures.py" from-bench --json "$dir/bench.json" --meta "$meta" \
+		--out "$FIG_DIR/$label.json") || rc=$?
+	grep '^#' <<<"$BENCH_WHY" || true
+	BENCH_WHY=$(grep -v '^#' <<<"$BENCH_WHY" || true)
+	return "$rc"
 }

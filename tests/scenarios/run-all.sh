@@ -19,8 +19,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ---------------------------------------------------------------------------------------
 # Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST|TOPO|PLAN" (PERSIST: the service's
 # -p timeout, "/1" appended for expire_quiescent_template=1, else 0, see persist_split;
-# TOPO: nat, dr or nat6, see topo_select; PLAN: the phases, see scenario). Runs that share
-# a set and its parameters are made one after the other, without reloading the modules.
+# TOPO: nat (the default, made by ipvs-drain bench --lab, see bench_scenario), dr or nat6
+# (made by scenario); PLAN: bench's --plan). Runs that share a set and its parameters are
+# made one after the other, without reloading the modules.
 declare -A RUNS=(
 	[stock-legacy]="stock||legacy|-|"
 	[stock-modern]="stock||modern|-|"
@@ -152,21 +153,30 @@ do_run() {
 	fi
 	NS_SEQ=$((NS_SEQ + 1))
 	local t0=$SECONDS
-	# A subshell with its own cleanup, so that a run which breaks half-way leaves no
-	# namespaces or servers behind and the next run still starts clean.
+	BENCH_WHY=
 	set +e
-	(
-		set -e
-		trap 'topo_down >/dev/null 2>&1' EXIT
-		scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}" "$plan"
-	)
-	rc=$?
+	if [[ ${topo:-nat} == nat ]]; then
+		# The IPv4 NAT runs are the tool's own lab's.
+		bench_scenario "$label" "$set" "$config" "$knob" "$persist" "$plan"
+		rc=$?
+	else
+		# A subshell with its own cleanup, so that a run which breaks half-way leaves no
+		# namespaces or servers behind and the next run still starts clean.
+		(
+			set -e
+			trap 'topo_down >/dev/null 2>&1' EXIT
+			scenario "$label" "$set" "$config" "$knob" "$topo"
+		)
+		rc=$?
+	fi
 	set -e
 	note "run $label took $((SECONDS - t0)) s"
 	if [[ $rc -eq 0 && -f $FIG_DIR/$label.json ]]; then
 		RUN_STATE[$label]="done"
+	elif [[ $rc -eq 3 ]]; then
+		RUN_STATE[$label]="skip:ipvs-drain bench skipped it: $BENCH_WHY"
 	else
-		RUN_STATE[$label]="fail:the run itself broke (status $rc)"
+		RUN_STATE[$label]="fail:the run itself broke (status $rc)${BENCH_WHY:+: $BENCH_WHY}"
 	fi
 	check_splats "run $label"
 }
@@ -385,7 +395,7 @@ main() {
 		exit 0
 	fi
 	[[ $(id -u) -eq 0 ]] || { echo "run-all.sh: must run as root (in the test guest)" >&2; exit 1; }
-	for tool in ip ipvsadm modprobe insmod rmmod modinfo "$PY"; do
+	for tool in ip ipvsadm modprobe insmod rmmod modinfo "$PY" "$BENCH_BIN"; do
 		command -v "$tool" >/dev/null || tap_bail "$tool is missing"
 	done
 	trap cleanup EXIT

@@ -70,6 +70,39 @@ TEST(BenchOptions, LabWithEverything)
 	EXPECT_EQ(*o.svg_path, "b.svg");
 }
 
+TEST(BenchOptions, SetSysctlsInOrder)
+{
+	auto o = ok({"--lab", "--configs", "legacy", "--set", "conntrack=0", "--set=conn_reuse_quiescent=3"});
+	EXPECT_EQ(o.set, (std::vector<std::pair<std::string, int>>{{"conntrack", 0}, {"conn_reuse_quiescent", 3}}));
+	EXPECT_TRUE(ok({"--lab"}).set.empty());
+	EXPECT_NE(bad({"--lab", "--set", "conntrack"}).find("Invalid --set 'conntrack': give KEY=N"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--set", "ip_forward=1"}).find("give KEY=N"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--set", "conntrack=2"}).find("conntrack takes 0 to 1"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--set", "conn_reuse_quiescent=4"}).find("takes 0 to 3"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--set", "conn_reuse_mode=-1"}).find("takes 0 to 3"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--set", "conntrack=0", "--set", "conntrack=1"}).find("given twice"), std::string::npos);
+	EXPECT_NE(bad({"--target", "1.2.3.4:80", "--set", "conntrack=0"}).find("--set applies to --lab only"),
+		  std::string::npos);
+}
+
+TEST(BenchOptions, PlanAndPersistence)
+{
+	EXPECT_EQ(ok({"--lab"}).plan, "full");
+	EXPECT_EQ(ok({"--lab"}).persistent, 0u);
+	auto o = ok({"--lab", "--plan", "lastdest", "--persistent=60"});
+	EXPECT_EQ(o.plan, "lastdest");
+	EXPECT_EQ(o.persistent, 60u);
+	EXPECT_EQ(ok({"--lab", "--plan=short"}).plan, "short");
+	EXPECT_NE(bad({"--lab", "--plan", "half"}).find("Unknown plan 'half': choose from full, short, lastdest."),
+		  std::string::npos);
+	EXPECT_NE(bad({"--lab", "--persistent", "0"}).find("Invalid --persistent '0'"), std::string::npos);
+	EXPECT_NE(bad({"--lab", "--persistent", "2678401"}).find("1 to 2678400"), std::string::npos);
+	EXPECT_NE(bad({"--target", "1.2.3.4:80", "--plan", "short"}).find("--plan applies to --lab only"),
+		  std::string::npos);
+	EXPECT_NE(bad({"--target", "1.2.3.4:80", "--persistent", "5"}).find("--persistent applies to --lab only"),
+		  std::string::npos);
+}
+
 TEST(BenchOptions, Target)
 {
 	auto o = ok({"--target", "10.96.0.10:8080", "--duration", "2.5", "--send", "PING\n", "--id-regex", "name=(\\w+)"});
@@ -174,6 +207,8 @@ Report sample_report()
 	r.variant_loaded = true;
 	r.kernel_has_upstream_fix = true;
 	r.ports = "20000-20005";
+	r.plan = "full";
+	r.persistent = 60;
 	r.concurrency = 2;
 	r.connect_timeout_s = 2;
 	ConfigResult c;
@@ -181,6 +216,7 @@ Report sample_report()
 	c.sysctls = {{"conntrack", 1}, {"conn_reuse_mode", 0}};
 	c.hold_pod = "pod-a";
 	c.hold_alive = true;
+	c.hold_closed = true;
 	c.drain_watched_s = 1.5;
 	c.service_gone = true;
 	c.namespaces_gone = true;
@@ -192,6 +228,8 @@ Report sample_report()
 	PhaseResult destroyed;
 	destroyed.fig = summarize("destroyed", {c.records.begin() + 3, c.records.end()}, 0.1);
 	destroyed.old_pod_entries = 3;
+	destroyed.entries_before_change = 4;
+	destroyed.ports = "20003-20005";
 	destroyed.counters_delta = std::map<std::string, std::int64_t>{{"dropped_old_conntrack", 0}, {"rescheduled", 0}};
 	destroyed.start_us = 200000;
 	destroyed.end_us = 300000;
@@ -215,12 +253,14 @@ TEST(BenchPrinters, Json)
 	const Json j = Json::parse(text);
 	EXPECT_EQ(j["kernel_has_upstream_nodest_fix"], true);
 	EXPECT_TRUE(j["target"].is_null());
+	EXPECT_EQ(j["plan"], "full");
+	EXPECT_EQ(j["persistent_s"], 60);
 	EXPECT_EQ(j["ports"], "20000-20005");
 	EXPECT_EQ(j["rate"], 0.0);
 	EXPECT_TRUE(j["rate"].is_number_float());
 	const Json &c = j["configs"].at(0);
 	EXPECT_EQ(c["sysctls"].dump(), R"({"conntrack":1,"conn_reuse_mode":0})"); // in the order they were set
-	EXPECT_EQ(c["hold"], Json::parse(R"({"pod": "pod-a", "alive_after_draining": true})"));
+	EXPECT_EQ(c["hold"], Json::parse(R"({"pod": "pod-a", "alive_after_draining": true, "closed": true})"));
 	EXPECT_TRUE(c["drain_s"].is_null());
 	EXPECT_EQ(c["drain_watched_s"], 1.5);
 	EXPECT_EQ(c["cleanup"], Json::parse(R"({"service_gone": true, "namespaces_gone": true})"));
@@ -235,11 +275,15 @@ TEST(BenchPrinters, Json)
 	EXPECT_EQ(warm["wall_s"], 0.2);
 	EXPECT_EQ(warm["conn_per_s"], 15.0);
 	EXPECT_TRUE(warm["old_pod_entries"].is_null());
+	EXPECT_TRUE(warm["entries_before_change"].is_null());
+	EXPECT_TRUE(warm["ports"].is_null());
 	EXPECT_TRUE(warm["counters_delta"].is_null());
 	const Json &destroyed = c["phases"].at(1);
 	EXPECT_EQ(destroyed["errors"], Json::parse(R"({"EHOSTUNREACH": 1, "ETIMEDOUT": 1})"));
 	EXPECT_EQ(destroyed["pods"], Json::parse(R"({"pod-<b>": 1})"));
 	EXPECT_EQ(destroyed["old_pod_entries"], 3);
+	EXPECT_EQ(destroyed["entries_before_change"], 4);
+	EXPECT_EQ(destroyed["ports"], "20003-20005");
 	EXPECT_EQ(destroyed["counters_delta"], Json::parse(R"({"dropped_old_conntrack": 0, "rescheduled": 0})"));
 	EXPECT_EQ(destroyed["start_s"], 0.2);
 	EXPECT_EQ(destroyed["end_s"], 0.3);

@@ -40,7 +40,9 @@ Json phase_json(const PhaseResult &p)
 		{"client_closed_first", f.client_closed_first},
 		{"wall_s", seconds(f.wall_s)},
 		{"conn_per_s", rounded(f.conn_per_s, 10)},
+		{"ports", p.ports.empty() ? Json() : Json(p.ports)},
 		{"old_pod_entries", or_null(p.old_pod_entries)},
+		{"entries_before_change", or_null(p.entries_before_change)},
 		{"counters_delta", or_null(p.counters_delta)},
 		{"start_s", seconds(p.start_us / 1e6)},
 		{"end_s", seconds(p.end_us / 1e6)}};
@@ -59,7 +61,8 @@ Json config_json(const ConfigResult &c)
 		{"skipped", or_null(c.skipped)},
 		{"failed", or_null(c.failed)},
 		{"sysctls", std::move(sysctls)},
-		{"hold", {{"pod", or_null(c.hold_pod)}, {"alive_after_draining", or_null(c.hold_alive)}}},
+		{"hold", {{"pod", or_null(c.hold_pod)}, {"alive_after_draining", or_null(c.hold_alive)},
+			  {"closed", or_null(c.hold_closed)}}},
 		{"drain_s", c.drain_s ? Json(seconds(*c.drain_s)) : Json()},
 		{"drain_watched_s", seconds(c.drain_watched_s)},
 		{"cleanup", {{"service_gone", or_null(c.service_gone)}, {"namespaces_gone", or_null(c.namespaces_gone)}}},
@@ -142,6 +145,8 @@ std::string render_json(const Report &r)
 		     {"concurrency", r.concurrency},
 		     {"rate", rounded(r.rate, 10)},
 		     {"connect_timeout_s", seconds(r.connect_timeout_s)},
+		     {"plan", r.plan.empty() ? Json() : Json(r.plan)},
+		     {"persistent_s", r.persistent ? Json(r.persistent) : Json()},
 		     {"configs", std::move(configs)}});
 }
 

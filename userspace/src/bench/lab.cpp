@@ -10,6 +10,7 @@
 // director netns, and every socket is created inside the namespace it belongs to.
 #include "ipvs_drain/bench/run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -457,6 +458,14 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 			res.sysctls = config_sysctls(cfg);
 			if (cfg != "variant" && sysctl::knob_present())
 				res.sysctls.emplace_back("conn_reuse_quiescent", 0);
+			for (const auto &[k, v] : o.set) {
+				auto it = std::find_if(res.sysctls.begin(), res.sysctls.end(),
+						       [&](const auto &kv) { return kv.first == k; });
+				if (it != res.sysctls.end())
+					it->second = v;
+				else
+					res.sysctls.emplace_back(k, v);
+			}
 			for (const auto &[k, v] : res.sysctls)
 				write_proc_sys(std::string("net/ipv4/vs/") + k, v);
 			if (auto ec = Client::open(client))
@@ -481,12 +490,18 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		svc.port = kVport;
 		svc.sched_name = "rr";
 		svc.netmask = 0xffffffff;
+		if (o.persistent) {
+			svc.flags |= uapi::SVC_F_PERSISTENT;
+			svc.timeout = o.persistent;
+		}
 		ipvs_call("add the service", client.add_service(svc));
 		undo.push([&] { (void)client.del_service(vip_key(kVport)); });
 		ipvs_call("add pod A", client.add_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 1)));
 		// A masquerading service on the FTP port makes IPVS register conntrack hooks in this netns,
 		// as kube-proxy's iptables rules do on a node. No traffic goes to it.
 		svc.port = kFtpPort;
+		svc.flags = 0;
+		svc.timeout = 0;
 		ipvs_call("add the FTP-port service", client.add_service(svc));
 		undo.push([&] { (void)client.del_service(vip_key(kFtpPort)); });
 		ipvs_call("add pod A to the FTP-port service", client.add_dest(vip_key(kFtpPort), pod_dest(kPodAIp, kFtpPort, 1)));
@@ -542,11 +557,17 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 			return n;
 		};
 
-		auto pass = [&](const std::string &phase, const std::vector<std::uint16_t> &ports, bool count_old) {
+		// A reuse phase counts the entries its ports will hit twice: before its state change (what it
+		// was built to hit) and at its burst (what the SYNs meet; expire_nodest_conn=1 flushes a removed
+		// destination's entries in between).
+		auto pass = [&](const std::string &phase, const std::vector<std::uint16_t> &ports,
+				std::optional<std::uint64_t> before_change) {
 			if (g_stop)
 				throw Interrupted{};
 			PhaseResult p;
-			if (count_old)
+			p.ports = std::to_string(ports.front()) + "-" + std::to_string(ports.back());
+			p.entries_before_change = before_change;
+			if (before_change)
 				p.old_pod_entries = old_pod_entries(ports);
 			auto before = read_counters();
 			LoadSpec spec;
@@ -624,40 +645,72 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 					 std::strerror(errno) + ".");
 		res.hold_pod = hold_ask("HOLD\n");
 
-		pass("warm", [&] {
-			auto all = p1;
-			all.insert(all.end(), p2.begin(), p2.end());
-			all.insert(all.end(), p3.begin(), p3.end());
-			return all;
-		}(), false);
+		// The plan's phases after warm: full (draining, destroyed, removed), short (draining
+		// only) or lastdest (quiesced, emptied: no pod B ever comes).
+		const bool full = o.plan == "full", lastdest = o.plan == "lastdest";
+		auto warm_ports = p1;
+		if (!(o.plan == "short"))
+			warm_ports.insert(warm_ports.end(), p2.begin(), p2.end());
+		if (full)
+			warm_ports.insert(warm_ports.end(), p3.begin(), p3.end());
+		pass("warm", warm_ports, std::nullopt);
 
-		// draining: kube-proxy's graceful termination; pod A stays alive at weight 0.
-		ipvs_call("add pod B", client.add_dest(vip_key(kVport), pod_dest(kPodBIp, kVport, 1)));
+		// draining: kube-proxy's graceful termination; pod A stays alive at weight 0 beside B.
+		// quiesced: A, the only server, goes to weight 0 and nothing else has weight.
+		auto built = old_pod_entries(p1);
+		if (!lastdest)
+			ipvs_call("add pod B", client.add_dest(vip_key(kVport), pod_dest(kPodBIp, kVport, 1)));
 		ipvs_call("set pod A's weight to 0", client.edit_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 0)));
 		mark("weight 0");
 		t_weight0 = now_us();
 		watching = true;
-		pass("draining", p1, true);
+		pass(lastdest ? "quiesced" : "draining", p1, built);
 		auto pong = hold_ask("PING\n");
 		res.hold_alive = pong.has_value() && res.hold_pod && *pong == *res.hold_pod;
+		// Graceful to the end: our FIN, then the pod's (a timeout or a reset is not a clean close).
+		if (*res.hold_alive) {
+			char c;
+			res.hold_closed = ::shutdown(hold.get(), SHUT_WR) == 0 && ::recv(hold.get(), &c, 1, 0) == 0;
+		}
 		hold.reset();
 
-		// destroyed: the pod's process and veth go, IPVS keeps its entries.
-		mark("pod A destroyed");
-		srv_a.reset();
-		fd_a.reset();
-		ip_batch(ns_dir, {"link del va"});
-		ip_batch("", {"netns del " + ns_a});
-		pass("destroyed", p2, true);
-
-		// removed: kube-proxy deletes the real server once draining ends.
-		ipvs_call("delete pod A", client.del_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 0)));
-		mark("dest A removed");
-		res.drain_watched_s = static_cast<double>(now_us() - *t_weight0) / 1e6;
-		watching = false;
-		if (t_drained)
-			res.drain_s = static_cast<double>(*t_drained - *t_weight0) / 1e6;
-		pass("removed", p3, true);
+		// The pod's process and veth go, IPVS keeps its entries.
+		auto destroy_a = [&] {
+			mark("pod A destroyed");
+			srv_a.reset();
+			fd_a.reset();
+			ip_batch(ns_dir, {"link del va"});
+			ip_batch("", {"netns del " + ns_a});
+		};
+		// kube-proxy deletes the real server once draining ends.
+		auto remove_a = [&] {
+			ipvs_call("delete pod A", client.del_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 0)));
+			mark("dest A removed");
+		};
+		auto stop_watching = [&] {
+			res.drain_watched_s = static_cast<double>(now_us() - *t_weight0) / 1e6;
+			watching = false;
+			if (t_drained)
+				res.drain_s = static_cast<double>(*t_drained - *t_weight0) / 1e6;
+		};
+		if (full) {
+			built = old_pod_entries(p2);
+			destroy_a();
+			pass("destroyed", p2, built);
+			built = old_pod_entries(p3);
+			remove_a();
+			stop_watching();
+			pass("removed", p3, built);
+		} else if (lastdest) {
+			// emptied: the last server is gone and deleted; the service has no destination.
+			built = old_pod_entries(p2);
+			destroy_a();
+			remove_a();
+			stop_watching();
+			pass("emptied", p2, built);
+		} else {
+			stop_watching();
+		}
 	} catch (const BenchError &e) {
 		// A signal also reaches ip(8) children, whose failure is then only a symptom.
 		res.failed = g_stop ? "interrupted" : e.what();
@@ -709,11 +762,20 @@ const char kHelp[] =
 	"Configurations (default: all the kernel supports):\n"
 	"  legacy     conntrack=1 conn_reuse_mode=0 expire_nodest_conn=0 (the affected kernels' decision)\n"
 	"  variant    legacy + conn_reuse_quiescent=1 (needs the ipvs-drain modules)\n"
-	"  upstream   legacy + expire_nodest_conn=1 (upstream's remedy, 5.16+)\n"
+	"  upstream   legacy + expire_nodest_conn=1 (upstream's remedy, 5.16+; before 5.16 it runs only\n"
+	"             when named in --configs, for kernels with a backport)\n"
 	"  modern     conn_reuse_mode=1 expire_nodest_conn=1 expire_quiescent_template=1 (kube-proxy today)\n"
 	"\n"
 	"Lab options:\n"
 	"  --configs LIST           comma-separated configurations from the list above\n"
+	"  --plan PLAN              the phases after warm: full (the default: draining, destroyed,\n"
+	"                           removed), short (draining only), lastdest (no pod B: quiesced, A\n"
+	"                           alone at weight 0, then emptied, A destroyed and deleted)\n"
+	"  --persistent S           make the lab's service persistent with timeout S (ipvsadm -p S)\n"
+	"  --set KEY=N              also set net.ipv4.vs.KEY=N in the lab's director, after the\n"
+	"                           configuration's own values (repeatable; KEY: conntrack,\n"
+	"                           conn_reuse_mode, expire_nodest_conn, expire_quiescent_template,\n"
+	"                           conn_reuse_quiescent), e.g. --configs legacy --set conntrack=0\n"
 	"\n"
 	"Target options:\n"
 	"  --duration S             how long to run (default 10)\n"
@@ -813,6 +875,8 @@ int run_bench(const std::vector<std::string> &args)
 
 	if (o.lab) {
 		rep.mode = "lab";
+		rep.plan = o.plan;
+		rep.persistent = o.persistent;
 		if (::geteuid() != 0)
 			return fail(1, "bench --lab creates network namespaces and IPVS services: run it as root.");
 		if (!ip_binary())
@@ -835,7 +899,8 @@ int run_bench(const std::vector<std::string> &args)
 				rep.configs.push_back(skipped);
 				continue;
 			}
-			if (cfg == "upstream" && rep.kernel_has_upstream_fix != true) {
+			// Named explicitly, it runs anyway: a distribution may have backported the remedy.
+			if (cfg == "upstream" && rep.kernel_has_upstream_fix != true && o.configs.empty()) {
 				ConfigResult skipped;
 				skipped.name = cfg;
 				skipped.skipped = "kernel " + rep.kernel + " predates 5.16 (c95c07836fa4); the remedy exists only if backported";

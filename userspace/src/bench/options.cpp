@@ -2,6 +2,7 @@
 // Option parsing for `bench`; every value is range-checked here so the I/O code never sees nonsense.
 #include "ipvs_drain/bench/options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -29,6 +30,13 @@ std::optional<double> parse_number(const std::string &text)
 		return std::nullopt;
 	return v;
 }
+
+// The IPVS sysctls --set may change, with the largest value each takes.
+constexpr std::pair<const char *, int> kSettable[] = {{"conntrack", 1},
+						     {"conn_reuse_mode", 3},
+						     {"expire_nodest_conn", 1},
+						     {"expire_quiescent_template", 1},
+						     {"conn_reuse_quiescent", 3}};
 
 bool known_config(const std::string &name)
 {
@@ -70,7 +78,7 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 {
 	static const char *const with_value[] = {"target", "configs", "ports", "concurrency", "rate",
 						 "connect-timeout", "read-timeout", "duration", "send",
-						 "id-regex", "json", "svg"};
+						 "id-regex", "json", "svg", "set", "plan", "persistent"};
 	std::vector<args::Spec> specs{{"lab", 0, args::Arg::None, 0}, {"help", 'h', args::Arg::None, 0}};
 	for (const char *name : with_value)
 		specs.push_back({name, 0, args::Arg::One, 0});
@@ -79,6 +87,7 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 		return *e;
 	BenchOptions o;
 	bool ports_set = false, duration_set = false, send_set = false, regex_set = false;
+	std::string lab_only; // the last lab-only option given
 	std::optional<std::string> target;
 	for (const args::Opt &opt : std::get<args::Words>(w).opts) {
 		const std::string name = opt.spelled == "-h" ? "help" : opt.spelled.substr(2);
@@ -147,6 +156,35 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 			}
 			o.id_regex = value;
 			regex_set = true;
+		} else if (name == "set") {
+			const auto eq = value.find('=');
+			const std::string key = value.substr(0, eq);
+			const auto known = std::find_if(std::begin(kSettable), std::end(kSettable),
+							[&](const auto &k) { return key == k.first; });
+			if (eq == std::string::npos || known == std::end(kSettable))
+				return UsageError{"Invalid --set '" + value + "': give KEY=N with KEY one of conntrack, "
+						  "conn_reuse_mode, expire_nodest_conn, expire_quiescent_template, "
+						  "conn_reuse_quiescent."};
+			auto n = parse_uint(value.substr(eq + 1), 0, static_cast<std::uint64_t>(known->second));
+			if (!n)
+				return UsageError{"Invalid --set '" + value + "': " + key + " takes 0 to " +
+						  std::to_string(known->second) + "."};
+			for (const auto &[k, v] : o.set)
+				if (k == key)
+					return UsageError{"--set " + key + " is given twice."};
+			o.set.emplace_back(key, static_cast<int>(*n));
+			lab_only = "--set";
+		} else if (name == "plan") {
+			if (value != "full" && value != "short" && value != "lastdest")
+				return UsageError{"Unknown plan '" + value + "': choose from full, short, lastdest."};
+			o.plan = value;
+			lab_only = "--plan";
+		} else if (name == "persistent") {
+			auto n = parse_uint(value, 1, 86400 * 31);
+			if (!n)
+				return UsageError{"Invalid --persistent '" + value + "': give the timeout in seconds, 1 to 2678400."};
+			o.persistent = static_cast<std::uint32_t>(*n);
+			lab_only = "--persistent";
 		} else if (name == "json" || name == "svg") {
 			if (value.empty())
 				return UsageError{"--" + name + " needs a file name."};
@@ -171,6 +209,9 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 		o.target_port = static_cast<std::uint16_t>(*port);
 		if (!o.configs.empty())
 			return UsageError{"--configs applies to --lab only."};
+		if (!lab_only.empty())
+			return UsageError{lab_only + " applies to --lab only: bench never changes the node's own IPVS "
+						     "table or sysctls."};
 	} else {
 		if (duration_set)
 			return UsageError{"--duration applies to --target only: lab phases use each port of their set once."};

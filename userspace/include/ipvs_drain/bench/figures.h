@@ -41,7 +41,9 @@ PhaseFigures summarize(const std::string &phase, const std::vector<ConnRecord> &
 
 struct PhaseResult {
 	PhaseFigures fig;
+	std::string ports;                            // the source ports reused, "LO-HI"
 	std::optional<std::uint64_t> old_pod_entries; // TIME_WAIT/CLOSE entries to the old pod on this phase's ports
+	std::optional<std::uint64_t> entries_before_change; // the same, counted before the phase's state change
 	std::optional<std::map<std::string, std::int64_t>> counters_delta; // /proc/net/ip_vs_reuse_stats
 	std::int64_t start_us = 0, end_us = 0;
 };
@@ -59,6 +61,7 @@ struct ConfigResult {
 	std::vector<PhaseResult> phases;
 	std::optional<std::string> hold_pod;  // who answered the long-lived connection at first
 	std::optional<bool> hold_alive;       // it still answered at the end of draining
+	std::optional<bool> hold_closed;      // then our FIN got the pod's FIN back
 	std::optional<double> drain_s;        // weight 0 -> ActiveConn+InActConn of the old pod == 0
 	double drain_watched_s = 0;           // how long that was watched
 	std::optional<bool> service_gone, namespaces_gone;
@@ -75,6 +78,8 @@ struct Report {
 	std::string ports;  // "20000-20299" or "ephemeral"
 	unsigned concurrency = 0;
 	double rate = 0, connect_timeout_s = 0;
+	std::string plan;            // lab: full, short or lastdest; empty in target mode
+	std::uint32_t persistent = 0; // lab: the service's persistence timeout, 0 = none
 	std::vector<ConfigResult> configs;
 };
 

@@ -35,6 +35,10 @@ struct BenchOptions {
 	std::string send;         // target mode request; empty = HTTP/1.0 GET /
 	std::string id_regex;     // target mode backend identification
 	std::optional<std::string> json_path, svg_path;
+	// lab: --set KEY=N, net.ipv4.vs sysctls written after the configuration's own, in order
+	std::vector<std::pair<std::string, int>> set;
+	std::string plan = "full";     // lab: full, short or lastdest (the phases after warm)
+	std::uint32_t persistent = 0;  // lab: the service's persistence timeout in seconds, 0 = none
 	bool help = false;
 };
 
