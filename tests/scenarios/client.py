@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""Scenario client: short connections from fixed source ports, and one long-lived echo connection."""
+"""Scenario client: short connections from fixed source ports, for the shell lab (lib.sh)."""
 
 # Fixed source ports are the point of the test: a reused port whose old 5-tuple is still
 # in the director's IPVS table is what sends a new SYN to a draining or dead pod. Each
@@ -10,10 +10,8 @@
 import argparse
 import errno
 import json
-import os
 import socket
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -133,57 +131,15 @@ def cmd_burst(args: argparse.Namespace) -> int:
     return 0
 
 
-class Hold:
-    """Long-lived connection: sends a line and expects it back every interval until stopped."""
-
-    def __init__(self, args: argparse.Namespace, port: int, interval: float) -> None:
-        self.args, self.port, self.interval = args, port, interval
-        self.status = {"port": port, "pod": None, "echoes_ok": 0, "error": None, "closed": False}
-        self.stop = threading.Event()
-        self.up = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self) -> None:
-        a, st = self.args, self.status
-        s = socket.socket(family_of(a.dst), socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.settimeout(a.timeout)
-        try:
-            s.bind((a.src, self.port))
-            s.connect((a.dst, a.dport))
-            s.sendall(b"ECHO\n")
-            rfile = s.makefile("rb")
-            st["pod"] = rfile.readline().decode().strip()
-            self.up.set()
-            n = 0
-            while not self.stop.wait(self.interval):
-                n += 1
-                line = f"ping {n}\n".encode()
-                s.sendall(line)
-                if rfile.readline() != line:
-                    raise ConnectionError("echo mismatch or EOF")
-                st["echoes_ok"] += 1
-            # The client closes; the pod's EOF back proves the connection ended cleanly.
-            s.shutdown(socket.SHUT_WR)
-            st["closed"] = s.recv(64) == b""
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion
-            st["error"] = error_name(exc)
-        finally:
-            self.up.set()
-            s.close()
-
-
 def cmd_agent(args: argparse.Namespace) -> int:
-    """Serve burst/hold commands from a FIFO, so that one python start serves a whole run.
+    """Serve burst commands from a FIFO, so that one python start serves a whole run.
 
     Under TCG a python start costs seconds, and every second between the warm phase and
     the last reuse phase eats into IPVS's 120 s TIME_WAIT that the phases depend on.
     Commands, one per line on CTL, each answered by one JSON line on REPLY:
-      burst PHASE PORTS OUTFILE [client-first] | hold-open PORT | hold-status | hold-close | quit
+      burst PHASE PORTS OUTFILE [client-first] | quit
     (client-first: the client closes each connection first, see one_connection).
     """
-    hold: Hold | None = None
     with open(args.ctl) as ctl, open(args.reply, "w") as reply:
         for line in ctl:
             words = line.split()
@@ -204,17 +160,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
                 with open(out, "w") as f:
                     json.dump({"summary": summary, "connections": recs}, f, indent=1)
                 answer = summary
-            elif cmd == "hold-open":
-                hold = Hold(args, int(rest[0]), args.interval)
-                hold.up.wait(args.timeout + 5)
-                answer = hold.status
-            elif cmd == "hold-status":
-                answer = hold.status if hold else None
-            elif cmd == "hold-close":
-                if hold:
-                    hold.stop.set()
-                    hold.thread.join(args.timeout + 5)
-                answer = hold.status if hold else None
             elif cmd == "quit":
                 break
             else:
@@ -231,7 +176,6 @@ def main() -> int:
     ap.add_argument("--dport", type=int, default=80)
     ap.add_argument("--timeout", type=float, default=3.0)
     ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--interval", type=float, default=0.2, help="long-lived echo interval")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("burst", help="one connection per source port")
     b.add_argument("--phase", required=True)

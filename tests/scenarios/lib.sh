@@ -1,5 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# Guest-side helpers for the scenario tests: IPVS module sets, the netns topology, phases and TAP.
+# Guest-side helpers: IPVS module sets, TAP and dmesg for the scenario suite, whose runs are
+# made by `ipvs-drain bench --lab` (scenario, at the end), and a shell lab for the suites
+# whose director is not bench's: keepalived's (tests/keepalived), the counted benchmark's
+# (tests/vm-bench/count.sh) and the stress test's (tests/stress):
 #
 #   netns cli                    netns dir (director)                      netns pa / pb
 #  +-------------+   veth   +-------------------------------+   veth   +----------------+
@@ -9,9 +12,9 @@
 #                           | br0 10.244.1.1/24             |  va, vb  +----------------+
 #                           +-------------------------------+
 #
-# Every case gets namespaces of its own with a unique prefix, so a case never sees the
-# state another one left, and the guest's init netns keeps its default sysctls.
-# Sourced by run-all.sh; expects `set -euo pipefail`.
+# Every lab gets namespaces of its own with a unique prefix, so it never sees the state
+# another one left, and the guest's init netns keeps its default sysctls.
+# Sourced; expects `set -euo pipefail`.
 
 readonly SCN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly REPO_ROOT="$(cd "$SCN_DIR/../.." && pwd)"
@@ -22,70 +25,31 @@ readonly BENCH_BIN=${IPVS_DRAIN_BIN:-$REPO_ROOT/build/userspace/ipvs-drain}
 
 readonly VPORT=80
 
-# topo_select nat|dr|nat6: the addresses and forwarding of one run.
+# topo_select nat|dr: the addresses and forwarding of the topology.
 #   nat   the picture above (kube-proxy's masquerading director);
 #   dr    direct routing: the client sits on the pods' bridge (10.244.1.2) and reaches
 #         the VIP through the director, the pods hold the VIP on lo (arp_ignore=1,
 #         arp_announce=2) and answer the client directly, so the director sees only
-#         the client's half of each connection;
-#   nat6  the nat picture in IPv6.
-# FWD is the ipvsadm forwarding flag, VIP_SVC/POD_*_SVC the ipvsadm addresses,
-# *_PROC the addresses as /proc/net/ip_vs_conn prints them.
+#         the client's half of each connection.
+# FWD is the ipvsadm forwarding flag, VIP_SVC/POD_*_SVC the ipvsadm addresses.
 topo_select() {
-	TOPO=$1 FAM=4 PLEN=24 FWD=-m
+	TOPO=$1 FWD=-m
+	VIP=10.96.0.10 CLIENT_IP=10.0.0.2 DIR_CLIENT_IP=10.0.0.1
+	DIR_POD_IP=10.244.1.1 POD_A_IP=10.244.1.10 POD_B_IP=10.244.1.11
 	case $TOPO in
-	nat | dr)
-		VIP=10.96.0.10 CLIENT_IP=10.0.0.2 DIR_CLIENT_IP=10.0.0.1
-		DIR_POD_IP=10.244.1.1 POD_A_IP=10.244.1.10 POD_B_IP=10.244.1.11
-		;;
-	nat6)
-		FAM=6 PLEN=64
-		VIP=fd00:96::10 CLIENT_IP=fd00:10::2 DIR_CLIENT_IP=fd00:10::1
-		DIR_POD_IP=fd00:244::1 POD_A_IP=fd00:244::10 POD_B_IP=fd00:244::11
-		;;
+	nat) ;;
+	dr) FWD=-g CLIENT_IP=10.244.1.2 DIR_CLIENT_IP=$DIR_POD_IP ;;
 	*) return 1 ;;
 	esac
-	if [[ $TOPO == dr ]]; then
-		FWD=-g CLIENT_IP=10.244.1.2 DIR_CLIENT_IP=$DIR_POD_IP
-	fi
-	if [[ $FAM == 6 ]]; then
-		VIP_SVC="[$VIP]:$VPORT" POD_A_SVC="[$POD_A_IP]:$VPORT" POD_B_SVC="[$POD_B_IP]:$VPORT"
-		FTP_SVC="[$VIP]:21" POD_A_FTP="[$POD_A_IP]:21"
-		POD_A_PROC=$(proc_ip6 "$POD_A_IP")
-	else
-		VIP_SVC=$VIP:$VPORT POD_A_SVC=$POD_A_IP:$VPORT POD_B_SVC=$POD_B_IP:$VPORT
-		FTP_SVC=$VIP:21 POD_A_FTP=$POD_A_IP:21
-		# shellcheck disable=SC2086 # the dots become four words on purpose
-		POD_A_PROC=$(printf '%02X%02X%02X%02X' ${POD_A_IP//./ })
-	fi
-	if [[ $TOPO == dr ]]; then REUSE_STATES="FIN_WAIT"; else REUSE_STATES="TIME_WAIT CLOSE"; fi
+	VIP_SVC=$VIP:$VPORT POD_A_SVC=$POD_A_IP:$VPORT POD_B_SVC=$POD_B_IP:$VPORT
+	FTP_SVC=$VIP:21 POD_A_FTP=$POD_A_IP:21
 }
 
-# proc_ip6 ADDR: ADDR with every group in four digits, as /proc/net/ip_vs_conn prints it.
-proc_ip6() {
-	local head=${1%%::*} tail= out=() g n
-	[[ $1 == *::* ]] && tail=${1#*::}
-	local -a h t
-	IFS=: read -r -a h <<<"$head"
-	IFS=: read -r -a t <<<"$tail"
-	n=$((8 - ${#h[@]} - ${#t[@]}))
-	for g in "${h[@]}"; do out+=("$(printf '%04x' "0x$g")"); done
-	for ((; n > 0; n--)); do out+=(0000); done
-	for g in "${t[@]}"; do out+=("$(printf '%04x' "0x$g")"); done
-	local IFS=:
-	echo "${out[*]}"
-}
 topo_select nat
 
 # Port sets: counts, not volume, decide the outcome; 50 per set keeps one scenario run
 # well inside IPVS's 120 s TIME_WAIT, which every later phase depends on.
 readonly PORTS_PER_SET=${SCN_PORTS:-50}
-port_range() { echo "$1-$(($1 + PORTS_PER_SET - 1))"; }
-P1=$(port_range 20000)
-P2=$(port_range 21000)
-P3=$(port_range 22000)
-readonly P1 P2 P3
-readonly HOLD_PORT=23000
 readonly CLIENT_THREADS=${SCN_THREADS:-25}
 readonly CONNECT_TIMEOUT=${SCN_CONNECT_TIMEOUT:-3}
 
@@ -350,12 +314,10 @@ config_sysctls() {
 pod_net() {
 	local name=$1 ip=$2 ns=$3 brport=$4
 	run guest ip netns add "$ns"
-	local nodad=
-	[[ $FAM == 6 ]] && nodad=nodad
 	ns_ip "$ns" <<-EOF
 		link set lo up
 		link add eth0 type veth peer name $brport netns $NS_DIR
-		addr add $ip/$PLEN dev eth0 $nodad
+		addr add $ip/24 dev eth0
 		link set eth0 up
 		route add default via $DIR_POD_IP
 	EOF
@@ -419,13 +381,12 @@ persist_split() {
 # IPVS service with A alone at weight 1, and the director's sysctls. KNOB is "-" to leave
 # conn_reuse_quiescent alone (stock has none), else its value.
 # B's pod exists from the start, as a replacement pod does before kube-proxy drains the old
-# one, so that nothing slow runs between the phases.
+# one. The stress test's lab.
 topo_up() {
 	local config=$1 knob=$2
 	topo_net "$config" "$knob"
 	pod_start A "$POD_A_IP" "$NS_A"
 	pod_start B "$POD_B_IP" "$NS_B"
-	agent_start
 	# Conntrack hooks only run in a netns that asked for them; on a node kube-proxy's
 	# iptables rules do. A masquerading service on the FTP port is IPVS's own way of
 	# asking (ip_vs_register_conntrack), with no iptables/nft binary needed in the guest.
@@ -438,7 +399,6 @@ topo_up() {
 	EOF
 	pod_wait A "$NS_A"
 	pod_wait B "$NS_B"
-	agent_wait
 }
 
 # topo_net CONFIG KNOB: topo_up's network without its processes and IPVS service: the
@@ -452,46 +412,41 @@ topo_net() {
 	for ns in "$NS_DIR" "$NS_CLI"; do
 		run guest ip netns add "$ns"
 	done
-	# IPv6 addresses skip duplicate address detection, which would hold them back for
-	# seconds under TCG.
-	local nodad= host=32 fam=ipv4
-	[[ $FAM == 6 ]] && nodad=nodad host=128 fam=ipv6
 	if [[ $TOPO == dr ]]; then
 		# The client hangs off the pods' bridge; only its way to the VIP goes through
 		# the director, and the pods' answers come straight back over the bridge.
 		ns_ip "$NS_CLI" <<-EOF
 			link set lo up
 			link add c0 type veth peer name vc netns $NS_DIR
-			addr add $CLIENT_IP/$PLEN dev c0
+			addr add $CLIENT_IP/24 dev c0
 			link set c0 up
-			route add $VIP/$host via $DIR_POD_IP
+			route add $VIP/32 via $DIR_POD_IP
 		EOF
 	else
 		ns_ip "$NS_CLI" <<-EOF
 			link set lo up
 			link add c0 type veth peer name d0 netns $NS_DIR
-			addr add $CLIENT_IP/$PLEN dev c0 $nodad
+			addr add $CLIENT_IP/24 dev c0
 			link set c0 up
 			route add default via $DIR_CLIENT_IP
 		EOF
 	fi
 	# br0 gets a MAC of its own: a bridge otherwise takes its lowest port's, so deleting
-	# pod A's port can change it, and IPv6 (unlike IPv4's gratuitous ARP) tells no
-	# neighbour: pod B would keep answering to a MAC the bridge no longer owns.
+	# pod A's port can change it.
 	ns_ip "$NS_DIR" <<-EOF
 		link set lo up
 		link add vip0 type dummy
-		addr add $VIP/$host dev vip0 $nodad
+		addr add $VIP/32 dev vip0
 		link set vip0 up
 		link add br0 address 02:00:0a:f4:01:01 type bridge
-		addr add $DIR_POD_IP/$PLEN dev br0 $nodad
+		addr add $DIR_POD_IP/24 dev br0
 		link set br0 up
 	EOF
 	if [[ $TOPO == dr ]]; then
 		run "$NS_DIR" ip link set vc master br0 up
 	else
 		ns_ip "$NS_DIR" <<-EOF
-			addr add $DIR_CLIENT_IP/$PLEN dev d0 $nodad
+			addr add $DIR_CLIENT_IP/24 dev d0
 			link set d0 up
 		EOF
 	fi
@@ -499,10 +454,9 @@ topo_net() {
 	# waits ~1 s for ARP and ICMP errors are rate-limited, and the figures would show
 	# the defaults of the neighbour code rather than what IPVS decided.
 	local settings=(net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0)
-	[[ $FAM == 6 ]] && settings+=(net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0)
 	for kv in mcast_solicit=1 ucast_solicit=1 app_solicit=0 retrans_time_ms=100 \
 		delay_first_probe_time=1 base_reachable_time_ms=1000; do
-		settings+=("net.$fam.neigh.br0.$kv")
+		settings+=("net.ipv4.neigh.br0.$kv")
 	done
 	# The director's IPVS sysctls exist once ip_vs is loaded, which happened before this
 	# netns was created, so the knob starts at the module parameter's value.
@@ -542,13 +496,7 @@ cleanup() {
 }
 
 # ---------------------------------------------------------------------------------------
-# Phases
-#
-# A phase leaves raw files in $RUN_DIR: director snapshots before and after it and the
-# client's per-connection records. figures.py turns them into the run's JSON once the
-# run is over, so that under TCG (where each python start costs about a second) a phase
-# costs one python process, the client, and the runs stay well inside IPVS's 120 s
-# TIME_WAIT that every later phase depends on.
+# Snapshots and the client agent
 
 # snapshot NAME: the director's connection table, our counters (when the module has
 # them) and the conntrack count, copied by one process.
@@ -558,22 +506,6 @@ snapshot() {
 		cat /proc/net/ip_vs_reuse_stats >"$1.stats" 2>/dev/null || rm -f "$1.stats"
 		cat /proc/sys/net/netfilter/nf_conntrack_count >"$1.ct" 2>/dev/null || true
 	' _ "$RUN_DIR/$1"
-}
-
-# entries_to_a SNAPSHOT LO-HI: entries to pod A in the states a reused port meets
-# (REUSE_STATES) whose client port is in LO..HI, which is exactly what reusing those ports
-# will hit. mawk has no strtonum.
-entries_to_a() {
-	awk -v dest="$POD_A_PROC" -v states=" $REUSE_STATES " -v lo="${2%-*}" -v hi="${2#*-}" '
-		function hex(s,   i, n) {
-			for (i = 1; i <= length(s); i++)
-				n = n * 16 + index("0123456789ABCDEF", toupper(substr(s, i, 1))) - 1
-			return n
-		}
-		NR > 1 && tolower($6) == tolower(dest) && index(states, " " $8 " ") {
-			p = hex($3); if (p >= lo && p <= hi) n++
-		}
-		END { print n + 0 }' "$RUN_DIR/$1.conn"
 }
 
 # The client agent: one python process per run serves every burst and the long-lived
@@ -618,61 +550,6 @@ agent_stop() {
 	AGENT_PID= AGENT_CTL= AGENT_REPLY=
 }
 
-# burst PHASE PORTS: one short connection per port; the summary is printed as it comes.
-burst() {
-	local phase=$1 ports=$2
-	say "[+] $NS_CLI: client burst $phase, source ports $ports"
-	agent burst "$phase" "$ports" "$RUN_DIR/$phase.client.json" | sed 's/^/# client: /'
-}
-
-hold_open() {
-	say "[+] $NS_CLI: client opens the long-lived connection from port $HOLD_PORT"
-	agent hold-open "$HOLD_PORT" | sed 's/^/# long-lived: /'
-}
-
-hold_close() {
-	say "[+] $NS_CLI: client closes the long-lived connection"
-	agent hold-close >"$RUN_DIR/hold.json"
-	sed 's/^/# long-lived: /' "$RUN_DIR/hold.json"
-}
-
-# phase NAME PORTS ACTION...: apply ACTION (the state change that starts the phase), count
-# the entries to A that PORTS will hit, then reuse PORTS. Zero entries means the phase
-# cannot show anything; the judges fail the run for it, and it is said here at once.
-#
-# The entries are counted twice: before the change, which is what the phase was built to
-# hit and must not be zero, and after it, just before the burst, which is what the SYNs
-# meet. The two differ only where the kernel itself flushes entries on the change
-# (expire_nodest_conn=1 expires a removed destination's connections since 5.9).
-phase() {
-	local name=$1 ports=$2 built hits
-	shift 2
-	[[ $name == warm ]] || snapshot "$name.pre"
-	"$@"
-	snapshot "$name.before"
-	if [[ $name != warm ]]; then
-		built=$(entries_to_a "$name.pre" "$ports")
-		hits=$(entries_to_a "$name.before" "$ports")
-		note "$RUN_LABEL: $name reuses ports $ports; entries to A in ${REUSE_STATES// //}: $built before the change, $hits at the burst"
-		[[ $built -gt 0 ]] || note "$RUN_LABEL: FAIL: no entries to hit, the $name phase proves nothing"
-	fi
-	burst "$name" "$ports"
-	snapshot "$name.after"
-	PHASE_SPECS+=("$name=$ports")
-}
-
-drain_a() {
-	agent hold-status >"$RUN_DIR/hold.at_weight0.json"
-	ns_ipvsadm "$NS_DIR" <<-EOF
-		-a -t $VIP_SVC -r $POD_B_SVC $FWD -w 1
-		-e -t $VIP_SVC -r $POD_A_SVC $FWD -w 0
-	EOF
-}
-
-remove_a() {
-	run "$NS_DIR" ipvsadm -d -t "$VIP_SVC" -r "$POD_A_SVC"
-}
-
 # What is loaded, not what modprobe would pick: the variant has a version.
 loaded_ip_vs() {
 	local v
@@ -680,77 +557,37 @@ loaded_ip_vs() {
 	echo "ip_vs ${v:+variant $v }srcversion $(cat /sys/module/ip_vs/srcversion 2>/dev/null)"
 }
 
-# scenario LABEL SET CONFIG KNOB TOPO: one run of the topologies the tool's lab does not
-# build (TOPO dr or nat6, see topo_select; bench_scenario makes the IPv4 NAT runs) in fresh
-# namespaces; the figures go to $FIG_DIR/LABEL.json. The phases after warm:
-#   nat6  draining (B added, A to weight 0), destroyed (A's pod gone), removed (A deleted
-#         from the service): the full plan;
-#   dr    draining only (the short plan): with direct routing the question is only where
-#         a reused port goes.
-scenario() {
-	local label=$1 set=$2 config=$3 knob=$4 topo=$5 plan=full
-	local sysctls meta
-	topo_select "$topo"
-	[[ $topo == dr ]] && plan=short
-	RUN_LABEL=$label PHASE_SPECS=()
-	RUN_DIR=$WORK/$label
-	mkdir -p "$RUN_DIR"
-	sysctls="$(config_sysctls "$config")"
-	[[ $knob == - ]] || sysctls+=" conn_reuse_quiescent=$knob"
-	note "scenario $label: $set set, $topo topology, $plan plan, sysctls: $sysctls"
-	topo_up "$config" "$knob"
-
-	# The long-lived connection is opened to A while nothing else can serve it.
-	hold_open
-	# warm: A alone fills the port sets with TIME_WAIT entries to A.
-	if [[ $plan == short ]]; then
-		phase warm "$P1" true
-	else
-		phase warm "$P1,$P2,$P3" true
-	fi
-	# draining: kube-proxy's graceful termination, A stays alive at weight 0.
-	phase draining "$P1" drain_a
-	sleep 0.5 # a few more echoes after the burst, still on the weight-0 pod
-	hold_close
-	if [[ $plan == full ]]; then
-		# destroyed: the pod is gone, IPVS still holds its entries.
-		phase destroyed "$P2" pod_destroy A "$NS_A" va
-		# removed: kube-proxy ends the drain by deleting the real server.
-		phase removed "$P3" remove_a
-	fi
-	topo_down
-
-	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "sysctls": "%s", "topo": "%s", "plan": "%s", "short": %s, "ports_per_set": %s}' \
-		"$label" "$set" "$(loaded_ip_vs)" "$config" "$sysctls" "$topo" "$plan" \
-		"$([[ $plan == short ]] && echo true || echo false)" "$PORTS_PER_SET")
-	"$PY" -S "$SCN_DIR/figures.py" assemble --dir "$RUN_DIR" --meta "$meta" \
-		--dest-a "$POD_A_IP" --dest-b "$POD_B_IP" --out "$FIG_DIR/$label.json" "${PHASE_SPECS[@]}"
-}
-
-# bench_scenario LABEL SET CONFIG KNOB [PERSIST] [PLAN]: scenario()'s NAT run, made by the
-# tool's own lab, `ipvs-drain bench --lab`, in namespaces of its own; its JSON becomes the
-# run's figures ($FIG_DIR/LABEL.json). CONFIG is a config_sysctls name whose base is one of
-# bench's configurations (legacy-ct0 is legacy with --set conntrack=0); KNOB, PERSIST and
-# PLAN as in scenario(). Returns 3 when bench skipped the configuration (BENCH_WHY says
+# scenario LABEL SET CONFIG KNOB [PERSIST] [TOPO] [PLAN]: one run, made by the tool's own lab,
+# `ipvs-drain bench --lab`, in namespaces of its own with the set already loaded; its JSON
+# becomes the run's figures ($FIG_DIR/LABEL.json). CONFIG is a bench configuration, or
+# legacy-ct0 (legacy with --set conntrack=0); KNOB is "-" to leave conn_reuse_quiescent at
+# bench's choice (stock has none), else its value; PERSIST is "TIMEOUT[/EQT]"
+# (persist_split); TOPO is bench's --topology (default nat); PLAN is bench's --plan, by
+# default full, or short with persistence or direct routing, where the question is only
+# where a reused port goes. Returns 3 when bench skipped the configuration (BENCH_WHY says
 # why), 1 when it failed.
 BENCH_WHY=
-bench_scenario() {
-	local label=$1 set=$2 config=$3 knob=$4 plan=${6:-} dir=$WORK/$1 rc=0 meta
+scenario() {
+	local label=$1 set=$2 config=$3 knob=$4 topo=${6:-nat} plan=${7:-} dir=$WORK/$1 rc=0 meta
 	persist_split "${5:-}"
-	[[ -n $plan ]] || { plan=full; [[ -z $PERSIST_TIMEOUT ]] || plan=short; }
-	local args=(--configs "${config%-ct0}" --plan "$plan" --ports "20000-$((20000 + 3 * PORTS_PER_SET - 1))"
-		--concurrency "$CLIENT_THREADS" --connect-timeout "$CONNECT_TIMEOUT" --json "$dir/bench.json")
+	if [[ -z $plan ]]; then
+		plan=full
+		[[ -z $PERSIST_TIMEOUT && $topo != dr ]] || plan=short
+	fi
+	local args=(--configs "${config%-ct0}" --topology "$topo" --plan "$plan"
+		--ports "20000-$((20000 + 3 * PORTS_PER_SET - 1))" --concurrency "$CLIENT_THREADS"
+		--connect-timeout "$CONNECT_TIMEOUT" --json "$dir/bench.json")
 	[[ $config == *-ct0 ]] && args+=(--set conntrack=0)
 	[[ $knob == - ]] || args+=(--set "conn_reuse_quiescent=$knob")
 	[[ -z $PERSIST_TIMEOUT ]] ||
 		args+=(--persistent "$PERSIST_TIMEOUT" --set "expire_quiescent_template=$PERSIST_EQT")
 	mkdir -p "$dir"
-	note "scenario $label: $set set, nat topology, $plan plan${PERSIST_TIMEOUT:+, persistent service -p $PERSIST_TIMEOUT}, by ipvs-drain bench --lab"
+	note "scenario $label: $set set, $topo topology, $plan plan${PERSIST_TIMEOUT:+, persistent service -p $PERSIST_TIMEOUT}"
 	say "[+] guest: ipvs-drain bench --lab ${args[*]}"
 	"$BENCH_BIN" bench --lab "${args[@]}" 2>&1 | sed 's/^/# bench: /'
 	rc=${PIPESTATUS[0]}
 	[[ -s $dir/bench.json ]] || { BENCH_WHY="bench --lab exited $rc without its JSON"; return 1; }
-	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "engine": "ipvs-drain bench --lab", "ports_per_set": %s}' \
+	meta=$(printf '{"label": "%s", "set": "%s", "module": "%s", "config": "%s", "ports_per_set": %s}' \
 		"$label" "$set" "$(loaded_ip_vs)" "$config" "$PORTS_PER_SET")
 	BENCH_WHY=$("$PY" -S "$SCN_DIR/figures.py" from-bench --json "$dir/bench.json" --meta "$meta" \
 		--out "$FIG_DIR/$label.json") || rc=$?

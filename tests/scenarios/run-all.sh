@@ -19,9 +19,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # ---------------------------------------------------------------------------------------
 # Runs: label -> "SET|IP_VS PARAMS|CONFIG|KNOB|PERSIST|TOPO|PLAN" (PERSIST: the service's
 # -p timeout, "/1" appended for expire_quiescent_template=1, else 0, see persist_split;
-# TOPO: nat (the default, made by ipvs-drain bench --lab, see bench_scenario), dr or nat6
-# (made by scenario); PLAN: bench's --plan). Runs that share a set and its parameters are
-# made one after the other, without reloading the modules.
+# TOPO: bench's --topology, nat by default; PLAN: bench's --plan, see scenario in lib.sh).
+# Runs that share a set and its parameters are made one after the other, without reloading
+# the modules.
 declare -A RUNS=(
 	[stock-legacy]="stock||legacy|-|"
 	[stock-modern]="stock||modern|-|"
@@ -155,20 +155,8 @@ do_run() {
 	local t0=$SECONDS
 	BENCH_WHY=
 	set +e
-	if [[ ${topo:-nat} == nat ]]; then
-		# The IPv4 NAT runs are the tool's own lab's.
-		bench_scenario "$label" "$set" "$config" "$knob" "$persist" "$plan"
-		rc=$?
-	else
-		# A subshell with its own cleanup, so that a run which breaks half-way leaves no
-		# namespaces or servers behind and the next run still starts clean.
-		(
-			set -e
-			trap 'topo_down >/dev/null 2>&1' EXIT
-			scenario "$label" "$set" "$config" "$knob" "$topo"
-		)
-		rc=$?
-	fi
+	scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}" "$plan"
+	rc=$?
 	set -e
 	note "run $label took $((SECONDS - t0)) s"
 	if [[ $rc -eq 0 && -f $FIG_DIR/$label.json ]]; then
@@ -395,7 +383,7 @@ main() {
 		exit 0
 	fi
 	[[ $(id -u) -eq 0 ]] || { echo "run-all.sh: must run as root (in the test guest)" >&2; exit 1; }
-	for tool in ip ipvsadm modprobe insmod rmmod modinfo "$PY" "$BENCH_BIN"; do
+	for tool in ip modprobe insmod rmmod modinfo "$PY" "$BENCH_BIN"; do
 		command -v "$tool" >/dev/null || tap_bail "$tool is missing"
 	done
 	trap cleanup EXIT

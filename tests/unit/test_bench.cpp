@@ -93,6 +93,13 @@ TEST(BenchOptions, PlanAndPersistence)
 	EXPECT_EQ(o.plan, "lastdest");
 	EXPECT_EQ(o.persistent, 60u);
 	EXPECT_EQ(ok({"--lab", "--plan=short"}).plan, "short");
+	EXPECT_EQ(ok({"--lab"}).topology, "nat");
+	EXPECT_EQ(ok({"--lab", "--topology", "dr"}).topology, "dr");
+	EXPECT_EQ(ok({"--lab", "--topology=nat6"}).topology, "nat6");
+	EXPECT_NE(bad({"--lab", "--topology", "tun"}).find("Unknown topology 'tun': choose from nat, dr, nat6."),
+		  std::string::npos);
+	EXPECT_NE(bad({"--target", "1.2.3.4:80", "--topology", "dr"}).find("--topology applies to --lab only"),
+		  std::string::npos);
 	EXPECT_NE(bad({"--lab", "--plan", "half"}).find("Unknown plan 'half': choose from full, short, lastdest."),
 		  std::string::npos);
 	EXPECT_NE(bad({"--lab", "--persistent", "0"}).find("Invalid --persistent '0'"), std::string::npos);
@@ -208,6 +215,7 @@ Report sample_report()
 	r.kernel_has_upstream_fix = true;
 	r.ports = "20000-20005";
 	r.plan = "full";
+	r.topology = "nat6";
 	r.persistent = 60;
 	r.concurrency = 2;
 	r.connect_timeout_s = 2;
@@ -254,6 +262,7 @@ TEST(BenchPrinters, Json)
 	EXPECT_EQ(j["kernel_has_upstream_nodest_fix"], true);
 	EXPECT_TRUE(j["target"].is_null());
 	EXPECT_EQ(j["plan"], "full");
+	EXPECT_EQ(j["topology"], "nat6");
 	EXPECT_EQ(j["persistent_s"], 60);
 	EXPECT_EQ(j["ports"], "20000-20005");
 	EXPECT_EQ(j["rate"], 0.0);

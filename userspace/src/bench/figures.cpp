@@ -146,6 +146,7 @@ std::string render_json(const Report &r)
 		     {"rate", rounded(r.rate, 10)},
 		     {"connect_timeout_s", seconds(r.connect_timeout_s)},
 		     {"plan", r.plan.empty() ? Json() : Json(r.plan)},
+		     {"topology", r.topology.empty() ? Json() : Json(r.topology)},
 		     {"persistent_s", r.persistent ? Json(r.persistent) : Json()},
 		     {"configs", std::move(configs)}});
 }

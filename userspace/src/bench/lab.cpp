@@ -64,16 +64,60 @@ struct BenchError : std::runtime_error {
 
 struct Interrupted {};
 
-constexpr const char *kClientIp = "198.18.0.2", *kDirClientIp = "198.18.0.1", *kVip = "198.19.0.10",
-		     *kDirPodIp = "198.18.1.1", *kPodAIp = "198.18.1.10", *kPodBIp = "198.18.1.11";
+// The lab's addresses and forwarding, per --topology: benchmarking ranges (198.18.0.0/15, RFC 2544;
+// 2001:2::/48, RFC 5180), never a node's own.
+struct Topology {
+	int af;
+	const char *client, *dir_client, *vip, *dir_pod, *pod_a, *pod_b;
+	int plen; // prefix length of every link
+	bool dr;  // direct routing: the client sits on the pods' bridge, the pods hold the VIP
+};
+constexpr Topology kNat{AF_INET, "198.18.0.2", "198.18.0.1", "198.19.0.10", "198.18.1.1", "198.18.1.10", "198.18.1.11",
+			24, false};
+constexpr Topology kDr{AF_INET, "198.18.1.2", "198.18.1.1", "198.19.0.10", "198.18.1.1", "198.18.1.10", "198.18.1.11",
+		       24, true};
+constexpr Topology kNat6{AF_INET6, "2001:2:0:1::2", "2001:2:0:1::1", "2001:2:0:ff::10", "2001:2:0:2::1",
+			 "2001:2:0:2::10", "2001:2:0:2::11", 64, false};
+
+const Topology &topology(const std::string &name)
+{
+	return name == "dr" ? kDr : name == "nat6" ? kNat6 : kNat;
+}
+
 constexpr std::uint16_t kVport = 80;
 constexpr std::uint16_t kFtpPort = 21;
 
-std::uint32_t ip4(const char *s)
+// @ip:@port as a socket address of family @af; @len gets its size.
+sockaddr_storage sock_addr(int af, const char *ip, std::uint16_t port, socklen_t &len)
 {
-	in_addr a{};
-	inet_pton(AF_INET, s, &a);
-	return a.s_addr;
+	sockaddr_storage ss{};
+	ss.ss_family = static_cast<sa_family_t>(af);
+	if (af == AF_INET6) {
+		auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
+		inet_pton(AF_INET6, ip, &a->sin6_addr);
+		a->sin6_port = htons(port);
+		len = sizeof(sockaddr_in6);
+	} else {
+		auto *a = reinterpret_cast<sockaddr_in *>(&ss);
+		inet_pton(AF_INET, ip, &a->sin_addr);
+		a->sin_port = htons(port);
+		len = sizeof(sockaddr_in);
+	}
+	return ss;
+}
+
+// @ip as IPVS's address of family @af.
+Addr ipvs_addr(int af, const char *ip)
+{
+	Addr a;
+	if (af == AF_INET6) {
+		inet_pton(AF_INET6, ip, a.bytes.data());
+	} else {
+		in_addr v4{};
+		inet_pton(AF_INET, ip, &v4);
+		a = addr_from_v4(ntohl(v4.s_addr));
+	}
+	return a;
 }
 
 using util::Fd;
@@ -195,19 +239,17 @@ void write_proc_sys(const std::string &path, int value)
 // and the server closes first. "HOLD" keeps the connection open, answering every further line.
 class PodServer {
 public:
-	PodServer(int netns_fd, const char *addr, std::uint16_t port, std::string name) : name_(std::move(name))
+	PodServer(int netns_fd, int af, const char *addr, std::uint16_t port, std::string name) : name_(std::move(name))
 	{
 		{
 			NetnsGuard g(netns_fd);
-			listen_ = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+			listen_ = Fd(::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		}
 		int one = 1;
-		sockaddr_in sa{};
-		sa.sin_family = AF_INET;
-		sa.sin_addr.s_addr = ip4(addr);
-		sa.sin_port = htons(port);
+		socklen_t len = 0;
+		const sockaddr_storage sa = sock_addr(af, addr, port, len);
 		if (listen_.get() < 0 || ::setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    ::bind(listen_.get(), reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0 ||
+		    ::bind(listen_.get(), reinterpret_cast<const sockaddr *>(&sa), len) < 0 ||
 		    ::listen(listen_.get(), 4096) < 0)
 			throw BenchError("Cannot start the " + name_ + " server on " + addr + ":" + std::to_string(port) +
 					 ": " + std::strerror(errno) + ".");
@@ -310,6 +352,31 @@ private:
 	std::thread thread_;
 };
 
+// Waits until a TCP connect from the netns @netns_fd to @ip:80 is answered, by the pod's server or
+// (direct routing: it listens on the VIP only) by its kernel's reset; up to 10 s.
+void wait_reachable(int netns_fd, int af, const char *ip, const char *name)
+{
+	socklen_t len = 0;
+	const sockaddr_storage sa = sock_addr(af, ip, kVport, len);
+	int err = 0;
+	for (int tries = 0; tries < 100 && !g_stop; tries++) {
+		Fd s;
+		{
+			NetnsGuard g(netns_fd);
+			s = Fd(::socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0));
+		}
+		timeval tv{0, 100000};
+		::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (::connect(s.get(), reinterpret_cast<const sockaddr *>(&sa), len) == 0 || errno == ECONNREFUSED)
+			return;
+		err = errno;
+		if (err != EINPROGRESS && err != EAGAIN)
+			::usleep(100000);
+	}
+	throw BenchError(std::string("Pod ") + name + " (" + ip + ") does not answer the director in the lab: " +
+			 std::strerror(err) + ".");
+}
+
 // Undo steps run in reverse, whatever happened: a half-built lab is removed like a whole one.
 class Undo {
 public:
@@ -342,23 +409,24 @@ std::vector<std::pair<std::string, int>> config_sysctls(const std::string &cfg)
 	return {{"conntrack", 1}, {"conn_reuse_mode", 1}, {"expire_nodest_conn", 1}, {"expire_quiescent_template", 1}};
 }
 
-ServiceKey vip_key(std::uint16_t port)
+ServiceKey vip_key(const Topology &t, std::uint16_t port)
 {
 	ServiceKey k;
-	k.af = AF_INET;
+	k.af = t.af;
 	k.protocol = IPPROTO_TCP;
-	k.addr = addr_from_v4(ntohl(ip4(kVip)));
+	k.addr = ipvs_addr(t.af, t.vip);
 	k.port = port;
 	return k;
 }
 
-Dest pod_dest(const char *ip, std::uint16_t port, std::uint32_t weight)
+// The FTP-port service masquerades in every topology.
+Dest pod_dest(const Topology &t, const char *ip, std::uint16_t port, std::uint32_t weight)
 {
 	Dest d;
-	d.af = AF_INET;
-	d.addr = addr_from_v4(ntohl(ip4(ip)));
+	d.af = t.af;
+	d.addr = ipvs_addr(t.af, ip);
 	d.port = port;
-	d.conn_flags = uapi::CONN_F_MASQ;
+	d.conn_flags = t.dr && port == kVport ? uapi::CONN_F_DROUTE : uapi::CONN_F_MASQ;
 	d.weight = weight;
 	return d;
 }
@@ -408,6 +476,12 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 {
 	ConfigResult res;
 	res.name = cfg;
+	const Topology &T = topology(o.topology);
+	// The states a reused port meets: a NAT director sees the whole close; with direct routing the
+	// replies bypass it and its entries stop in FIN_WAIT.
+	auto reuse_state = [&](const std::string &st) {
+		return T.dr ? st == "FIN_WAIT" : st == "TIME_WAIT" || st == "CLOSE";
+	};
 	const std::string prefix = "ipvsd-bench-" + std::to_string(::getpid()) + "-" + std::to_string(index);
 	const std::string ns_dir = prefix + "-dir", ns_cli = prefix + "-cli", ns_a = prefix + "-pa", ns_b = prefix + "-pb";
 	const std::vector<std::string> all_ns = {ns_dir, ns_cli, ns_a, ns_b};
@@ -430,18 +504,45 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		fd_a = open_netns(ns_a);
 		fd_b = open_netns(ns_b);
 		undo.push([&] { fd_dir.reset(); fd_cli.reset(); fd_a.reset(); fd_b.reset(); });
-		ip_batch(ns_cli, {"link set lo up", "link add c0 type veth peer name d0 netns " + ns_dir,
-				  std::string("addr add ") + kClientIp + "/24 dev c0", "link set c0 up",
-				  std::string("route add default via ") + kDirClientIp});
-		ip_batch(ns_dir, {"link set lo up", std::string("addr add ") + kDirClientIp + "/24 dev d0", "link set d0 up",
-				  "link add vip0 type dummy", std::string("addr add ") + kVip + "/32 dev vip0",
-				  "link set vip0 up", "link add br0 type bridge",
-				  std::string("addr add ") + kDirPodIp + "/24 dev br0", "link set br0 up"});
-		for (auto [ns, port, ip] : {std::tuple{ns_a, "va", kPodAIp}, std::tuple{ns_b, "vb", kPodBIp}}) {
-			ip_batch(ns, {"link set lo up", std::string("link add eth0 type veth peer name ") + port + " netns " + ns_dir,
-				      std::string("addr add ") + ip + "/24 dev eth0", "link set eth0 up",
-				      std::string("route add default via ") + kDirPodIp});
+		// IPv6 addresses skip duplicate address detection, which would hold them back for seconds.
+		const std::string plen = "/" + std::to_string(T.plen), host = T.af == AF_INET6 ? "/128" : "/32",
+				  nodad = T.af == AF_INET6 ? " nodad" : "";
+		auto addr = [&](const char *ip, const std::string &len, const char *dev) {
+			return std::string("addr add ") + ip + len + " dev " + dev + nodad;
+		};
+		// With direct routing the client hangs off the pods' bridge; only its way to the VIP goes
+		// through the director, and the pods answer it straight over the bridge.
+		ip_batch(ns_cli, {"link set lo up",
+				  "link add c0 type veth peer name " + std::string(T.dr ? "vc" : "d0") + " netns " + ns_dir,
+				  addr(T.client, plen, "c0"), "link set c0 up",
+				  T.dr ? std::string("route add ") + T.vip + host + " via " + T.dir_pod
+				       : std::string("route add default via ") + T.dir_client});
+		// br0 has a MAC of its own: a bridge otherwise takes its lowest port's, which changes when pod
+		// A's port goes, and IPv6 tells no neighbour of it.
+		ip_batch(ns_dir, {"link set lo up", "link add vip0 type dummy", addr(T.vip, host, "vip0"), "link set vip0 up",
+				  "link add br0 address 02:00:c6:12:01:01 type bridge", addr(T.dir_pod, plen, "br0"),
+				  "link set br0 up"});
+		ip_batch(ns_dir, T.dr ? std::vector<std::string>{"link set vc master br0 up"}
+				      : std::vector<std::string>{addr(T.dir_client, plen, "d0"), "link set d0 up"});
+		for (auto [ns, port, ip] : {std::tuple{ns_a, "va", T.pod_a}, std::tuple{ns_b, "vb", T.pod_b}}) {
+			std::vector<std::string> lines{"link set lo up",
+						       std::string("link add eth0 type veth peer name ") + port + " netns " + ns_dir,
+						       addr(ip, plen, "eth0"), "link set eth0 up",
+						       std::string("route add default via ") + T.dir_pod};
+			// A direct-routing real server: the VIP is local, but never announced.
+			if (T.dr)
+				lines.push_back(addr(T.vip, host, "lo"));
+			ip_batch(ns, lines);
 			ip_batch(ns_dir, {std::string("link set ") + port + " master br0 up"});
+		}
+		if (T.dr) {
+			for (int fd : {fd_a.get(), fd_b.get()}) {
+				NetnsGuard g(fd);
+				for (const char *dev : {"all", "eth0"}) {
+					write_proc_sys(std::string("net/ipv4/conf/") + dev + "/arp_ignore", 1);
+					write_proc_sys(std::string("net/ipv4/conf/") + dev + "/arp_announce", 2);
+				}
+			}
 		}
 
 		{
@@ -451,10 +552,15 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 			// A dead pod must fail fast and visibly: unthrottled ICMP errors, one quick ARP probe.
 			write_proc_sys("net/ipv4/ip_forward", 1);
 			write_proc_sys("net/ipv4/icmp_ratelimit", 0);
+			if (T.af == AF_INET6) {
+				write_proc_sys("net/ipv6/conf/all/forwarding", 1);
+				write_proc_sys("net/ipv6/icmp/ratelimit", 0);
+			}
+			const std::string neigh = T.af == AF_INET6 ? "net/ipv6/neigh/br0/" : "net/ipv4/neigh/br0/";
 			for (auto [k, v] : {std::pair{"mcast_solicit", 1}, {"ucast_solicit", 1}, {"app_solicit", 0},
 					    {"retrans_time_ms", 100}, {"delay_first_probe_time", 1},
 					    {"base_reachable_time_ms", 1000}})
-				write_proc_sys(std::string("net/ipv4/neigh/br0/") + k, v);
+				write_proc_sys(neigh + k, v);
 			res.sysctls = config_sysctls(cfg);
 			if (cfg != "variant" && sysctl::knob_present())
 				res.sysctls.emplace_back("conn_reuse_quiescent", 0);
@@ -475,36 +581,42 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 			client_open = true;
 		}
 
-		srv_a = std::make_unique<PodServer>(fd_a.get(), kPodAIp, kVport, "pod-a");
-		srv_b = std::make_unique<PodServer>(fd_b.get(), kPodBIp, kVport, "pod-b");
+		// With direct routing the packets still carry the VIP.
+		srv_a = std::make_unique<PodServer>(fd_a.get(), T.af, T.dr ? T.vip : T.pod_a, kVport, "pod-a");
+		srv_b = std::make_unique<PodServer>(fd_b.get(), T.af, T.dr ? T.vip : T.pod_b, kVport, "pod-b");
 		undo.push([&] { srv_a.reset(); srv_b.reset(); });
+		// Readiness, as a kubelet probes before a pod becomes an endpoint: the director reaches each
+		// pod. Right after setup a neighbour solicitation can still be lost, and with one solicit the
+		// first SYNs would fail for reasons that have nothing to do with IPVS.
+		for (auto [name, ip] : {std::pair{"A", T.pod_a}, std::pair{"B", T.pod_b}})
+			wait_reachable(fd_dir.get(), T.af, ip, name);
 
 		auto ipvs_call = [&](const char *what, std::error_code ec) {
 			if (ec)
 				throw BenchError(std::string("IPVS refused to ") + what + " in the lab: " + ec.message() + ".");
 		};
 		Service svc;
-		svc.af = AF_INET;
+		svc.af = T.af;
 		svc.protocol = IPPROTO_TCP;
-		svc.addr = vip_key(kVport).addr;
+		svc.addr = vip_key(T, kVport).addr;
 		svc.port = kVport;
 		svc.sched_name = "rr";
-		svc.netmask = 0xffffffff;
+		svc.netmask = T.af == AF_INET6 ? 128 : 0xffffffff;
 		if (o.persistent) {
 			svc.flags |= uapi::SVC_F_PERSISTENT;
 			svc.timeout = o.persistent;
 		}
 		ipvs_call("add the service", client.add_service(svc));
-		undo.push([&] { (void)client.del_service(vip_key(kVport)); });
-		ipvs_call("add pod A", client.add_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 1)));
+		undo.push([&] { (void)client.del_service(vip_key(T, kVport)); });
+		ipvs_call("add pod A", client.add_dest(vip_key(T, kVport), pod_dest(T, T.pod_a, kVport, 1)));
 		// A masquerading service on the FTP port makes IPVS register conntrack hooks in this netns,
 		// as kube-proxy's iptables rules do on a node. No traffic goes to it.
 		svc.port = kFtpPort;
 		svc.flags = 0;
 		svc.timeout = 0;
 		ipvs_call("add the FTP-port service", client.add_service(svc));
-		undo.push([&] { (void)client.del_service(vip_key(kFtpPort)); });
-		ipvs_call("add pod A to the FTP-port service", client.add_dest(vip_key(kFtpPort), pod_dest(kPodAIp, kFtpPort, 1)));
+		undo.push([&] { (void)client.del_service(vip_key(T, kFtpPort)); });
+		ipvs_call("add pod A to the FTP-port service", client.add_dest(vip_key(T, kFtpPort), pod_dest(T, T.pod_a, kFtpPort, 1)));
 
 		const std::int64_t t0 = now_us();
 		const std::size_t per_set = o.ports.size() / 3;
@@ -519,10 +631,10 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 				return;
 			last_poll = now;
 			Service s;
-			if (client.get_service(vip_key(kVport), s))
+			if (client.get_service(vip_key(T, kVport), s))
 				return;
 			for (const auto &d : s.dests)
-				if (d.addr == pod_dest(kPodAIp, kVport, 0).addr && d.active_conns + d.inact_conns == 0)
+				if (d.addr == pod_dest(T, T.pod_a, kVport, 0).addr && d.active_conns + d.inact_conns == 0)
 					t_drained = now;
 		};
 
@@ -547,11 +659,11 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 			std::string why;
 			if (!procfs::parse_conn_table(text, conns, why))
 				throw BenchError("Cannot parse the lab's connection table: " + why + ".");
-			const Addr a = pod_dest(kPodAIp, kVport, 0).addr;
+			const Addr a = pod_dest(T, T.pod_a, kVport, 0).addr;
 			std::uint64_t n = 0;
 			for (const auto &c : conns)
 				if (c.protocol == "TCP" && c.daddr == a && c.vport == kVport &&
-				    (c.state == "TIME_WAIT" || c.state == "CLOSE") && c.cport >= ports.front() &&
+				    reuse_state(c.state) && c.cport >= ports.front() &&
 				    c.cport <= ports.back())
 					n++;
 			return n;
@@ -571,9 +683,15 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 				p.old_pod_entries = old_pod_entries(ports);
 			auto before = read_counters();
 			LoadSpec spec;
-			spec.dst = ip4(kVip);
+			spec.family = T.af;
+			if (T.af == AF_INET6) {
+				inet_pton(AF_INET6, T.vip, &spec.dst6);
+				inet_pton(AF_INET6, T.client, &spec.src6);
+			} else {
+				inet_pton(AF_INET, T.vip, &spec.dst);
+				inet_pton(AF_INET, T.client, &spec.src);
+			}
 			spec.dport = kVport;
-			spec.src = ip4(kClientIp);
 			spec.ports = ports;
 			spec.once = true;
 			spec.concurrency = o.concurrency;
@@ -620,7 +738,7 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		// The long-lived connection, opened while pod A serves alone.
 		{
 			NetnsGuard g(fd_cli.get());
-			hold = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+			hold = Fd(::socket(T.af, SOCK_STREAM | SOCK_CLOEXEC, 0));
 		}
 		timeval tv{3, 0};
 		::setsockopt(hold.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -636,11 +754,9 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 				return std::nullopt;
 			return got;
 		};
-		sockaddr_in vip{};
-		vip.sin_family = AF_INET;
-		vip.sin_addr.s_addr = ip4(kVip);
-		vip.sin_port = htons(kVport);
-		if (::connect(hold.get(), reinterpret_cast<sockaddr *>(&vip), sizeof(vip)) < 0)
+		socklen_t vip_len = 0;
+		const sockaddr_storage vip = sock_addr(T.af, T.vip, kVport, vip_len);
+		if (::connect(hold.get(), reinterpret_cast<const sockaddr *>(&vip), vip_len) < 0)
 			throw BenchError(std::string("The lab's VIP does not answer (long-lived connection): ") +
 					 std::strerror(errno) + ".");
 		res.hold_pod = hold_ask("HOLD\n");
@@ -659,8 +775,8 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		// quiesced: A, the only server, goes to weight 0 and nothing else has weight.
 		auto built = old_pod_entries(p1);
 		if (!lastdest)
-			ipvs_call("add pod B", client.add_dest(vip_key(kVport), pod_dest(kPodBIp, kVport, 1)));
-		ipvs_call("set pod A's weight to 0", client.edit_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 0)));
+			ipvs_call("add pod B", client.add_dest(vip_key(T, kVport), pod_dest(T, T.pod_b, kVport, 1)));
+		ipvs_call("set pod A's weight to 0", client.edit_dest(vip_key(T, kVport), pod_dest(T, T.pod_a, kVport, 0)));
 		mark("weight 0");
 		t_weight0 = now_us();
 		watching = true;
@@ -684,7 +800,7 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		};
 		// kube-proxy deletes the real server once draining ends.
 		auto remove_a = [&] {
-			ipvs_call("delete pod A", client.del_dest(vip_key(kVport), pod_dest(kPodAIp, kVport, 0)));
+			ipvs_call("delete pod A", client.del_dest(vip_key(T, kVport), pod_dest(T, T.pod_a, kVport, 0)));
 			mark("dest A removed");
 		};
 		auto stop_watching = [&] {
@@ -749,9 +865,10 @@ const char kHelp[] =
 	"Modes (give exactly one):\n"
 	"  --lab                    (root) build the rolling-update scenario in private network namespaces\n"
 	"                           (ipvsd-bench-PID-*; a director netns of its own, addresses from\n"
-	"                           198.18.0.0/15) and run its phases under each sysctl configuration. The\n"
-	"                           node's own namespace, sysctls and IPVS table are never touched;\n"
-	"                           everything is removed at the end, on Ctrl-C too.\n"
+	"                           198.18.0.0/15, or 2001:2::/48 for nat6) and run its phases under each\n"
+	"                           sysctl configuration. The node's own namespace, sysctls and IPVS\n"
+	"                           table are never touched; everything is removed at the end, on\n"
+	"                           Ctrl-C too.\n"
 	"  --target VIP:PORT        run only the client against an existing service, e.g. during a rollout\n"
 	"\n"
 	"Lab phases:\n"
@@ -771,6 +888,10 @@ const char kHelp[] =
 	"  --plan PLAN              the phases after warm: full (the default: draining, destroyed,\n"
 	"                           removed), short (draining only), lastdest (no pod B: quiesced, A\n"
 	"                           alone at weight 0, then emptied, A destroyed and deleted)\n"
+	"  --topology T             nat (the default: the client reaches the VIP through the director,\n"
+	"                           which masquerades), dr (direct routing: the client on the pods'\n"
+	"                           bridge, the pods hold the VIP and answer it directly, so the old\n"
+	"                           entries are FIN_WAIT) or nat6 (nat over IPv6, 2001:2::/48)\n"
 	"  --persistent S           make the lab's service persistent with timeout S (ipvsadm -p S)\n"
 	"  --set KEY=N              also set net.ipv4.vs.KEY=N in the lab's director, after the\n"
 	"                           configuration's own values (repeatable; KEY: conntrack,\n"
@@ -876,6 +997,7 @@ int run_bench(const std::vector<std::string> &args)
 	if (o.lab) {
 		rep.mode = "lab";
 		rep.plan = o.plan;
+		rep.topology = o.topology;
 		rep.persistent = o.persistent;
 		if (::geteuid() != 0)
 			return fail(1, "bench --lab creates network namespaces and IPVS services: run it as root.");

@@ -97,19 +97,28 @@ std::vector<ConnRecord> run_load(const LoadSpec &spec, std::string &fatal)
 		ConnRecord rec;
 		rec.start_us = now - spec.t0_us;
 		rec.port = port;
-		Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		Fd fd(socket(spec.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (fd.get() < 0) {
 			fatal = std::string("Cannot create a TCP socket: ") + std::strerror(errno) + ".";
 			return;
 		}
 		int one = 1;
 		setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		sockaddr_in sa{};
-		sa.sin_family = AF_INET;
-		if (port || spec.src) {
-			sa.sin_addr.s_addr = spec.src;
-			sa.sin_port = htons(port);
-			if (bind(fd.get(), reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0) {
+		const bool v6 = spec.family == AF_INET6;
+		sockaddr_storage ss{};
+		auto *sa = reinterpret_cast<sockaddr_in *>(&ss);
+		auto *sa6 = reinterpret_cast<sockaddr_in6 *>(&ss);
+		const socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+		ss.ss_family = static_cast<sa_family_t>(spec.family);
+		if (port || (v6 ? !IN6_IS_ADDR_UNSPECIFIED(&spec.src6) : spec.src != 0)) {
+			if (v6) {
+				sa6->sin6_addr = spec.src6;
+				sa6->sin6_port = htons(port);
+			} else {
+				sa->sin_addr.s_addr = spec.src;
+				sa->sin_port = htons(port);
+			}
+			if (bind(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) < 0) {
 				rec.outcome = errno_name(errno);
 				if (port && !spec.once)
 					free_ports.push_back(port);
@@ -117,9 +126,14 @@ std::vector<ConnRecord> run_load(const LoadSpec &spec, std::string &fatal)
 				return;
 			}
 		}
-		sa.sin_addr.s_addr = spec.dst;
-		sa.sin_port = htons(spec.dport);
-		if (connect(fd.get(), reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		if (v6) {
+			sa6->sin6_addr = spec.dst6;
+			sa6->sin6_port = htons(spec.dport);
+		} else {
+			sa->sin_addr.s_addr = spec.dst;
+			sa->sin_port = htons(spec.dport);
+		}
+		if (connect(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) < 0 && errno != EINPROGRESS) {
 			rec.outcome = errno_name(errno);
 			if (port && !spec.once)
 				free_ports.push_back(port);

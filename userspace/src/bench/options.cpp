@@ -78,7 +78,7 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 {
 	static const char *const with_value[] = {"target", "configs", "ports", "concurrency", "rate",
 						 "connect-timeout", "read-timeout", "duration", "send",
-						 "id-regex", "json", "svg", "set", "plan", "persistent"};
+						 "id-regex", "json", "svg", "set", "plan", "persistent", "topology"};
 	std::vector<args::Spec> specs{{"lab", 0, args::Arg::None, 0}, {"help", 'h', args::Arg::None, 0}};
 	for (const char *name : with_value)
 		specs.push_back({name, 0, args::Arg::One, 0});
@@ -179,6 +179,11 @@ options::Parsed<BenchOptions> parse_bench(const std::vector<std::string> &args)
 				return UsageError{"Unknown plan '" + value + "': choose from full, short, lastdest."};
 			o.plan = value;
 			lab_only = "--plan";
+		} else if (name == "topology") {
+			if (value != "nat" && value != "dr" && value != "nat6")
+				return UsageError{"Unknown topology '" + value + "': choose from nat, dr, nat6."};
+			o.topology = value;
+			lab_only = "--topology";
 		} else if (name == "persistent") {
 			auto n = parse_uint(value, 1, 86400 * 31);
 			if (!n)

@@ -42,7 +42,7 @@ PhaseFigures summarize(const std::string &phase, const std::vector<ConnRecord> &
 struct PhaseResult {
 	PhaseFigures fig;
 	std::string ports;                            // the source ports reused, "LO-HI"
-	std::optional<std::uint64_t> old_pod_entries; // TIME_WAIT/CLOSE entries to the old pod on this phase's ports
+	std::optional<std::uint64_t> old_pod_entries; // entries to the old pod on this phase's ports in the states a reused port meets
 	std::optional<std::uint64_t> entries_before_change; // the same, counted before the phase's state change
 	std::optional<std::map<std::string, std::int64_t>> counters_delta; // /proc/net/ip_vs_reuse_stats
 	std::int64_t start_us = 0, end_us = 0;
@@ -79,6 +79,7 @@ struct Report {
 	unsigned concurrency = 0;
 	double rate = 0, connect_timeout_s = 0;
 	std::string plan;            // lab: full, short or lastdest; empty in target mode
+	std::string topology;        // lab: nat, dr or nat6; empty in target mode
 	std::uint32_t persistent = 0; // lab: the service's persistence timeout, 0 = none
 	std::vector<ConfigResult> configs;
 };

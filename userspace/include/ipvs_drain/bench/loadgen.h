@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <netinet/in.h>
+
 #include "ipvs_drain/bench/figures.h"
 
 namespace ipvs::bench {
@@ -17,9 +19,11 @@ namespace ipvs::bench {
 std::int64_t now_us();
 
 struct LoadSpec {
+	int family = AF_INET;    // AF_INET: dst and src; AF_INET6: dst6 and src6
 	std::uint32_t dst = 0;   // network byte order
 	std::uint16_t dport = 0; // host order
 	std::uint32_t src = 0;   // network byte order, 0 = any
+	in6_addr dst6{}, src6{}; // src6 all zero = any
 	// Fixed source ports, bound with SO_REUSEADDR; never two in flight on one port. Empty: ephemeral.
 	std::vector<std::uint16_t> ports;
 	// true: each port once (or @count ephemeral connections); false: cycle until @duration_s.

@@ -38,6 +38,7 @@ struct BenchOptions {
 	// lab: --set KEY=N, net.ipv4.vs sysctls written after the configuration's own, in order
 	std::vector<std::pair<std::string, int>> set;
 	std::string plan = "full";     // lab: full, short or lastdest (the phases after warm)
+	std::string topology = "nat";  // lab: nat, dr or nat6
 	std::uint32_t persistent = 0;  // lab: the service's persistence timeout in seconds, 0 = none
 	bool help = false;
 };
