@@ -78,12 +78,14 @@ BENCH_PODS = {"pod-a": "A", "pod-b": "B"}
 BENCH_ERRORS = {"ETIMEDOUT": "timeout"}
 
 
-def from_bench(bench: dict, meta: dict) -> tuple[dict | None, str]:
-    """A one-configuration `bench --lab` JSON -> this suite's run figures, or (None, why)
-    when the configuration did not run."""
-    if len(bench["configs"]) != 1:
-        return None, f"expected one configuration, got {len(bench['configs'])}"
-    c = bench["configs"][0]
+def from_bench(bench: dict, meta: dict, name: str | None = None) -> tuple[dict | None, str]:
+    """A `bench --lab` JSON's configuration NAME (or its only one) -> this suite's run
+    figures, or (None, why) when the configuration did not run; ValueError when there is no
+    such configuration, or more than one."""
+    configs = [c for c in bench["configs"] if name in (None, c["name"])]
+    if len(configs) != 1:
+        raise ValueError(f"expected one configuration{' named ' + name if name else ''}, got {len(configs)}")
+    c = configs[0]
     if c["skipped"] or c["failed"]:
         return None, c["skipped"] or c["failed"]
     run = dict(meta, config_name=c["name"], topo=bench["topology"], plan=bench["plan"], short=bench["plan"] == "short",
@@ -352,11 +354,12 @@ def report(why: list[str]) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("from-bench", help="a one-configuration bench --lab JSON -> run JSON;"
+    s = sub.add_parser("from-bench", help="a bench --lab JSON's configuration -> run JSON;"
                        " exit 3 with the reason when it did not run")
     s.add_argument("--json", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--meta", required=True, help="JSON object of run metadata")
+    s.add_argument("--config", help="the configuration to take (default: the only one)")
     s = sub.add_parser("judge", help="exit 1 with reasons if an assertion fails")
     s.add_argument("kind", choices=["bug", "fixed", "remedy", "dropped", "no-resched", "same", "no-worse", "hold",
                                     "kept", "stalled", "refused"])
@@ -365,7 +368,11 @@ def main() -> int:
     a = ap.parse_args()
 
     if a.cmd == "from-bench":
-        run, why = from_bench(load(a.json), json.loads(a.meta))
+        try:
+            run, why = from_bench(load(a.json), json.loads(a.meta), a.config)
+        except ValueError as e:
+            print(f"figures.py from-bench: {e}", file=sys.stderr)
+            return 1
         if run is None:
             print(why)
             return 3

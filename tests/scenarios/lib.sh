@@ -401,6 +401,18 @@ topo_up() {
 	pod_wait B "$NS_B"
 }
 
+# client_veth NS PEER_NS PEER ADDR ROUTE: a lab's client end in NS: lo up, a veth c0 whose
+# peer PEER goes to PEER_NS, ADDR/24 on c0 and the route ROUTE ("default via GW").
+client_veth() {
+	ns_ip "$1" <<-EOF
+		link set lo up
+		link add c0 type veth peer name $3 netns $2
+		addr add $4/24 dev c0
+		link set c0 up
+		route add $5
+	EOF
+}
+
 # topo_net CONFIG KNOB: topo_up's network without its processes and IPVS service: the
 # namespaces, links and addresses of TOPO, the director's sysctls (CONFIG and KNOB) and
 # both pods' netns on br0.
@@ -415,21 +427,9 @@ topo_net() {
 	if [[ $TOPO == dr ]]; then
 		# The client hangs off the pods' bridge; only its way to the VIP goes through
 		# the director, and the pods' answers come straight back over the bridge.
-		ns_ip "$NS_CLI" <<-EOF
-			link set lo up
-			link add c0 type veth peer name vc netns $NS_DIR
-			addr add $CLIENT_IP/24 dev c0
-			link set c0 up
-			route add $VIP/32 via $DIR_POD_IP
-		EOF
+		client_veth "$NS_CLI" "$NS_DIR" vc "$CLIENT_IP" "$VIP/32 via $DIR_POD_IP"
 	else
-		ns_ip "$NS_CLI" <<-EOF
-			link set lo up
-			link add c0 type veth peer name d0 netns $NS_DIR
-			addr add $CLIENT_IP/24 dev c0
-			link set c0 up
-			route add default via $DIR_CLIENT_IP
-		EOF
+		client_veth "$NS_CLI" "$NS_DIR" d0 "$CLIENT_IP" "default via $DIR_CLIENT_IP"
 	fi
 	# br0 gets a MAC of its own: a bridge otherwise takes its lowest port's, so deleting
 	# pod A's port can change it.

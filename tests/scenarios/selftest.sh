@@ -83,5 +83,9 @@ echo "# from-bench printed: $why (exit $rc)"
 st=0
 [[ $rc == 3 && $why == "kernel predates 5.16" && ! -e $WORK/y.json ]] || st=1
 tap_result "$st" "a configuration bench skipped is exit 3 with bench's reason, and no figures"
+rc=0
+"$PY" -S "$SCN_DIR/figures.py" from-bench --json "$WORK/bench.json" --config modern --meta '{}' \
+	--out "$WORK/y.json" 2>/dev/null || rc=$?
+tap_result "$((rc == 1 ? 0 : 1))" "a configuration the JSON does not hold is an error (exit 1), not a skip"
 
 tap_end

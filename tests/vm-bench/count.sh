@@ -77,13 +77,7 @@ topo_up() {
 	ip netns add "$NS_CLI"
 	ip netns add "$NS_DIR"
 	ip netns add "$NS_POD"
-	ip -n "$NS_CLI" -batch - <<-EOF
-		link set lo up
-		link add c0 type veth peer name d0 netns $NS_DIR
-		addr add $B_CLI/24 dev c0
-		link set c0 up
-		route add default via $B_DIRC
-	EOF
+	client_veth "$NS_CLI" "$NS_DIR" d0 "$B_CLI" "default via $B_DIRC" >/dev/null
 	ip -n "$NS_DIR" -batch - <<-EOF
 		link set lo up
 		addr add $B_DIRC/24 dev d0
