@@ -20,7 +20,7 @@ readonly SCN_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 readonly REPO_ROOT="$(cd "$SCN_DIR/../.." && pwd)"
 # The distribution's python, not a per-user shim: the guest runs with an empty env.
 readonly PY=${SCN_PYTHON:-/usr/bin/python3}
-# The tool whose `bench --lab` makes the IPv4 NAT runs (bench_scenario).
+# The tool whose `bench --lab` makes every scenario run (scenario, at the end).
 readonly BENCH_BIN=${IPVS_DRAIN_BIN:-$REPO_ROOT/build/userspace/ipvs-drain}
 
 readonly VPORT=80
@@ -508,9 +508,9 @@ snapshot() {
 	' _ "$RUN_DIR/$1"
 }
 
-# The client agent: one python process per run serves every burst and the long-lived
-# connection (client.py agent), because under TCG each python start takes seconds and
-# every second between warm and the last reuse phase eats into IPVS's 120 s TIME_WAIT.
+# The client agent: one python process per lab serves every burst (client.py agent),
+# because under TCG each python start takes seconds and every second between filling the
+# table and the last reuse eats into IPVS's 120 s TIME_WAIT.
 AGENT_PID= AGENT_CTL= AGENT_REPLY=
 agent_start() {
 	mkfifo "$RUN_DIR/agent.ctl" "$RUN_DIR/agent.reply"

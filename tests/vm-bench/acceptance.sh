@@ -163,7 +163,7 @@ fi
 tap_check "SVG timeline written with the markers" grep -q "pod A destroyed" "$OUT/lab.svg"
 
 # ---- the scenario suite's options: a plan, persistence and extra sysctls -------------------------
-# The runs the scenario cases judge use these (tests/scenarios/lib.sh, bench_scenario); here the
+# The runs the scenario cases judge use these (tests/scenarios/lib.sh, scenario); here the
 # JSON must say what was asked and hold exactly the plan's phases.
 json2=$OUT/lab-short.json
 rc=0
