@@ -569,6 +569,7 @@ loaded_ip_vs() {
 BENCH_WHY=
 scenario() {
 	local label=$1 set=$2 config=$3 knob=$4 topo=${6:-nat} plan=${7:-} dir=$WORK/$1 rc=0 meta
+	BENCH_WHY=
 	persist_split "${5:-}"
 	if [[ -z $plan ]]; then
 		plan=full

@@ -153,7 +153,6 @@ do_run() {
 	fi
 	NS_SEQ=$((NS_SEQ + 1))
 	local t0=$SECONDS
-	BENCH_WHY=
 	set +e
 	scenario "$label" "$set" "$config" "$knob" "$persist" "${topo:-nat}" "$plan"
 	rc=$?

@@ -87,25 +87,6 @@ const Topology &topology(const std::string &name)
 constexpr std::uint16_t kVport = 80;
 constexpr std::uint16_t kFtpPort = 21;
 
-// @ip:@port as a socket address of family @af; @len gets its size.
-sockaddr_storage sock_addr(int af, const char *ip, std::uint16_t port, socklen_t &len)
-{
-	sockaddr_storage ss{};
-	ss.ss_family = static_cast<sa_family_t>(af);
-	if (af == AF_INET6) {
-		auto *a = reinterpret_cast<sockaddr_in6 *>(&ss);
-		inet_pton(AF_INET6, ip, &a->sin6_addr);
-		a->sin6_port = htons(port);
-		len = sizeof(sockaddr_in6);
-	} else {
-		auto *a = reinterpret_cast<sockaddr_in *>(&ss);
-		inet_pton(AF_INET, ip, &a->sin_addr);
-		a->sin_port = htons(port);
-		len = sizeof(sockaddr_in);
-	}
-	return ss;
-}
-
 // @ip as IPVS's address of family @af.
 Addr ipvs_addr(int af, const char *ip)
 {
@@ -246,10 +227,9 @@ public:
 			listen_ = Fd(::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		}
 		int one = 1;
-		socklen_t len = 0;
-		const sockaddr_storage sa = sock_addr(af, addr, port, len);
+		const sockaddr_storage sa = sock_addr(af, addr, port);
 		if (listen_.get() < 0 || ::setsockopt(listen_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    ::bind(listen_.get(), reinterpret_cast<const sockaddr *>(&sa), len) < 0 ||
+		    ::bind(listen_.get(), reinterpret_cast<const sockaddr *>(&sa), sockaddr_len(sa)) < 0 ||
 		    ::listen(listen_.get(), 4096) < 0)
 			throw BenchError("Cannot start the " + name_ + " server on " + addr + ":" + std::to_string(port) +
 					 ": " + std::strerror(errno) + ".");
@@ -356,8 +336,7 @@ private:
 // (direct routing: it listens on the VIP only) by its kernel's reset; up to 10 s.
 void wait_reachable(int netns_fd, int af, const char *ip, const char *name)
 {
-	socklen_t len = 0;
-	const sockaddr_storage sa = sock_addr(af, ip, kVport, len);
+	const sockaddr_storage sa = sock_addr(af, ip, kVport);
 	int err = 0;
 	for (int tries = 0; tries < 100 && !g_stop; tries++) {
 		Fd s;
@@ -367,7 +346,7 @@ void wait_reachable(int netns_fd, int af, const char *ip, const char *name)
 		}
 		timeval tv{0, 100000};
 		::setsockopt(s.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		if (::connect(s.get(), reinterpret_cast<const sockaddr *>(&sa), len) == 0 || errno == ECONNREFUSED)
+		if (::connect(s.get(), reinterpret_cast<const sockaddr *>(&sa), sockaddr_len(sa)) == 0 || errno == ECONNREFUSED)
 			return;
 		err = errno;
 		if (err != EINPROGRESS && err != EAGAIN)
@@ -683,15 +662,8 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 				p.old_pod_entries = old_pod_entries(ports);
 			auto before = read_counters();
 			LoadSpec spec;
-			spec.family = T.af;
-			if (T.af == AF_INET6) {
-				inet_pton(AF_INET6, T.vip, &spec.dst6);
-				inet_pton(AF_INET6, T.client, &spec.src6);
-			} else {
-				inet_pton(AF_INET, T.vip, &spec.dst);
-				inet_pton(AF_INET, T.client, &spec.src);
-			}
-			spec.dport = kVport;
+			spec.dst = sock_addr(T.af, T.vip, kVport);
+			spec.src = sock_addr(T.af, T.client, 0);
 			spec.ports = ports;
 			spec.once = true;
 			spec.concurrency = o.concurrency;
@@ -754,9 +726,8 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 				return std::nullopt;
 			return got;
 		};
-		socklen_t vip_len = 0;
-		const sockaddr_storage vip = sock_addr(T.af, T.vip, kVport, vip_len);
-		if (::connect(hold.get(), reinterpret_cast<const sockaddr *>(&vip), vip_len) < 0)
+		const sockaddr_storage vip = sock_addr(T.af, T.vip, kVport);
+		if (::connect(hold.get(), reinterpret_cast<const sockaddr *>(&vip), sockaddr_len(vip)) < 0)
 			throw BenchError(std::string("The lab's VIP does not answer (long-lived connection): ") +
 					 std::strerror(errno) + ".");
 		res.hold_pod = hold_ask("HOLD\n");
@@ -765,7 +736,7 @@ ConfigResult run_config(const std::string &cfg, int index, const BenchOptions &o
 		// only) or lastdest (quiesced, emptied: no pod B ever comes).
 		const bool full = o.plan == "full", lastdest = o.plan == "lastdest";
 		auto warm_ports = p1;
-		if (!(o.plan == "short"))
+		if (o.plan != "short")
 			warm_ports.insert(warm_ports.end(), p2.begin(), p2.end());
 		if (full)
 			warm_ports.insert(warm_ports.end(), p3.begin(), p3.end());
@@ -1049,8 +1020,7 @@ int run_bench(const std::vector<std::string> &args)
 		if (!o.id_regex.empty())
 			re.emplace(o.id_regex);
 		LoadSpec spec;
-		spec.dst = o.target_addr;
-		spec.dport = o.target_port;
+		spec.dst = sock_addr(AF_INET, host, o.target_port);
 		for (unsigned port = o.ports.lo; !o.ports.ephemeral() && port <= o.ports.hi; port++)
 			spec.ports.push_back(static_cast<std::uint16_t>(port));
 		spec.once = false;

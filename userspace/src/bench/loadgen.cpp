@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -38,6 +39,33 @@ std::int64_t now_us()
 	timespec ts{};
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+namespace {
+
+void set_port(sockaddr_storage &sa, std::uint16_t port)
+{
+	if (sa.ss_family == AF_INET6)
+		reinterpret_cast<sockaddr_in6 *>(&sa)->sin6_port = htons(port);
+	else
+		reinterpret_cast<sockaddr_in *>(&sa)->sin_port = htons(port);
+}
+
+} // namespace
+
+sockaddr_storage sock_addr(int af, const char *ip, std::uint16_t port)
+{
+	sockaddr_storage sa{};
+	sa.ss_family = static_cast<sa_family_t>(af);
+	inet_pton(af, ip, af == AF_INET6 ? static_cast<void *>(&reinterpret_cast<sockaddr_in6 *>(&sa)->sin6_addr)
+					 : static_cast<void *>(&reinterpret_cast<sockaddr_in *>(&sa)->sin_addr));
+	set_port(sa, port);
+	return sa;
+}
+
+socklen_t sockaddr_len(const sockaddr_storage &sa)
+{
+	return sa.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
 std::string errno_name(int err)
@@ -97,27 +125,18 @@ std::vector<ConnRecord> run_load(const LoadSpec &spec, std::string &fatal)
 		ConnRecord rec;
 		rec.start_us = now - spec.t0_us;
 		rec.port = port;
-		Fd fd(socket(spec.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		Fd fd(socket(spec.dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (fd.get() < 0) {
 			fatal = std::string("Cannot create a TCP socket: ") + std::strerror(errno) + ".";
 			return;
 		}
 		int one = 1;
 		setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		const bool v6 = spec.family == AF_INET6;
-		sockaddr_storage ss{};
-		auto *sa = reinterpret_cast<sockaddr_in *>(&ss);
-		auto *sa6 = reinterpret_cast<sockaddr_in6 *>(&ss);
-		const socklen_t len = v6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-		ss.ss_family = static_cast<sa_family_t>(spec.family);
-		if (port || (v6 ? !IN6_IS_ADDR_UNSPECIFIED(&spec.src6) : spec.src != 0)) {
-			if (v6) {
-				sa6->sin6_addr = spec.src6;
-				sa6->sin6_port = htons(port);
-			} else {
-				sa->sin_addr.s_addr = spec.src;
-				sa->sin_port = htons(port);
-			}
+		const socklen_t len = sockaddr_len(spec.dst);
+		if (port || spec.src.ss_family) {
+			sockaddr_storage ss = spec.src;
+			ss.ss_family = spec.dst.ss_family;
+			set_port(ss, port);
 			if (bind(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) < 0) {
 				rec.outcome = errno_name(errno);
 				if (port && !spec.once)
@@ -126,14 +145,7 @@ std::vector<ConnRecord> run_load(const LoadSpec &spec, std::string &fatal)
 				return;
 			}
 		}
-		if (v6) {
-			sa6->sin6_addr = spec.dst6;
-			sa6->sin6_port = htons(spec.dport);
-		} else {
-			sa->sin_addr.s_addr = spec.dst;
-			sa->sin_port = htons(spec.dport);
-		}
-		if (connect(fd.get(), reinterpret_cast<sockaddr *>(&ss), len) < 0 && errno != EINPROGRESS) {
+		if (connect(fd.get(), reinterpret_cast<const sockaddr *>(&spec.dst), len) < 0 && errno != EINPROGRESS) {
 			rec.outcome = errno_name(errno);
 			if (port && !spec.once)
 				free_ports.push_back(port);

@@ -19,11 +19,9 @@ namespace ipvs::bench {
 std::int64_t now_us();
 
 struct LoadSpec {
-	int family = AF_INET;    // AF_INET: dst and src; AF_INET6: dst6 and src6
-	std::uint32_t dst = 0;   // network byte order
-	std::uint16_t dport = 0; // host order
-	std::uint32_t src = 0;   // network byte order, 0 = any
-	in6_addr dst6{}, src6{}; // src6 all zero = any
+	// The service (address and port), and our own address in its family (port unused); src with
+	// ss_family 0 binds no address.
+	sockaddr_storage dst{}, src{};
 	// Fixed source ports, bound with SO_REUSEADDR; never two in flight on one port. Empty: ephemeral.
 	std::vector<std::uint16_t> ports;
 	// true: each port once (or @count ephemeral connections); false: cycle until @duration_s.
@@ -41,6 +39,11 @@ struct LoadSpec {
 	std::int64_t t0_us = 0; // records' times are relative to this
 	const volatile std::sig_atomic_t *stop = nullptr;
 };
+
+// @ip (text, of family @af) and @port as a socket address.
+sockaddr_storage sock_addr(int af, const char *ip, std::uint16_t port);
+// The length of @sa's family's address (sockaddr_in or sockaddr_in6).
+socklen_t sockaddr_len(const sockaddr_storage &sa);
 
 // Runs the connections in the calling thread's network namespace. Empty @fatal on success;
 // otherwise one sentence (epoll or socket creation failed).
